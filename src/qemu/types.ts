@@ -1,0 +1,31 @@
+/** The accelerator a guest runs under. */
+export type Accel = 'kvm' | 'tcg';
+
+/**
+ * One record per guest, the same fields whether it passed, failed, hung or never
+ * started. Judging reads this; it never catches exceptions to decide.
+ */
+export interface GuestRun {
+  /** Scenario instance name (`TINY01.2`). */
+  instance: string;
+  /** Where it ran: `localhost` or a host name. */
+  host: string;
+  /** qemu's exit code; null when it was killed or never started. */
+  exitCode: number | null;
+  /** Signal that ended qemu (`SIGKILL`), or null. */
+  signal: string | null;
+  /** Killed after duration plus grace while the console no longer advanced. */
+  timedOut: boolean;
+  /** Killed because the console stayed empty past the boot limit. */
+  noOutput: boolean;
+  /** Ended early by a STOP file or an interrupt. */
+  stopped: boolean;
+  /** Why qemu could not be started at all (missing binary, bad argument): an infrastructure error. */
+  startError: string | null;
+  durationMs: number;
+  /** Absolute path of the console log. */
+  logPath: string;
+  /** The random token put on this guest's kernel command line. */
+  token: string;
+  accel: Accel;
+}

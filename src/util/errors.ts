@@ -1,0 +1,33 @@
+/**
+ * Errors a person can act on: a stable code for scripts, a one-line message that
+ * names the bad value and, where there is one, the fix. Library code throws these;
+ * only src/cli turns them into an exit status and a printed line.
+ */
+export type KvmFarmErrorCode =
+  | 'KVMFARM_BAD_ARGUMENT'
+  | 'KVMFARM_UNKNOWN_SCENARIO'
+  | 'KVMFARM_SCENARIO_DIR'
+  | 'KVMFARM_BAD_FRAGMENT'
+  | 'KVMFARM_RUNDIR_EXISTS'
+  | 'KVMFARM_NOT_A_RUNDIR'
+  | 'KVMFARM_NOT_A_KERNEL_TREE'
+  | 'KVMFARM_BUILD_SETUP'
+  | 'KVMFARM_QEMU_MISSING'
+  | 'KVMFARM_HOST_UNREACHABLE'
+  | 'KVMFARM_HOST_KEY'
+  | 'KVMFARM_QUORUM'
+  | 'KVMFARM_INTERRUPTED';
+
+export class KvmFarmError extends Error {
+  readonly code: KvmFarmErrorCode;
+
+  constructor(code: KvmFarmErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KvmFarmError';
+    this.code = code;
+  }
+}
+
+export function isKvmFarmError(error: unknown): error is KvmFarmError {
+  return error instanceof KvmFarmError;
+}
