@@ -1,0 +1,3 @@
+export * from './types.js';
+export * from './pack.js';
+export * from './plan.js';

@@ -1,0 +1,78 @@
+import { KvmFarmError } from '../util/errors.js';
+import type { KconfigSetting } from './types.js';
+
+const OPTION = /^CONFIG_[A-Za-z0-9_]+$/;
+const VALUE = /^(?:[ynm]|-?\d+|0x[0-9a-fA-F]+|"(?:[^"\\]|\\.)*")$/;
+const NOT_SET = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/;
+
+export interface ParsedFragment {
+  settings: KconfigSetting[];
+  checks: KconfigSetting[];
+}
+
+/**
+ * Parses a Kconfig fragment as rcutorture writes them: `CONFIG_X=value` lines,
+ * `#CHECK#CONFIG_X=value` lines (checked after the build, never applied), comments
+ * and blank lines. `# CONFIG_X is not set`, as .config files say it, means `=n`.
+ * Anything else is an error naming the file and line, so a typo never silently
+ * builds the wrong kernel.
+ */
+export function parseFragment(text: string, source: string): ParsedFragment {
+  const settings: KconfigSetting[] = [];
+  const checks: KconfigSetting[] = [];
+  text.split('\n').forEach((raw, index) => {
+    const line = raw.trim();
+    const origin = `${source}:${index + 1}`;
+    if (line === '') return;
+    const notSet = NOT_SET.exec(line);
+    if (notSet) {
+      settings.push({ option: notSet[1]!, value: 'n', origin });
+      return;
+    }
+    if (line.startsWith('#CHECK#')) {
+      checks.push(parseSetting(line.slice('#CHECK#'.length), origin));
+      return;
+    }
+    if (line.startsWith('#')) return;
+    settings.push(parseSetting(line, origin));
+  });
+  return { settings, checks };
+}
+
+/** Parses one `CONFIG_X=value` word, as found in a fragment or in `--kconfig`. */
+export function parseSetting(text: string, origin: string): KconfigSetting {
+  const eq = text.indexOf('=');
+  const option = eq < 0 ? text : text.slice(0, eq);
+  const value = eq < 0 ? '' : text.slice(eq + 1);
+  if (eq < 0 || !OPTION.test(option) || !VALUE.test(value)) {
+    throw new KvmFarmError(
+      'KVMFARM_BAD_FRAGMENT',
+      `${origin}: "${text}" is not a Kconfig setting (CONFIG_NAME=y|n|m|number|"string")`,
+    );
+  }
+  return { option, value, origin };
+}
+
+/** Parses `--kconfig "CONFIG_A=y CONFIG_B=4"`. */
+export function parseKconfigArgument(text: string): KconfigSetting[] {
+  return text
+    .split(/\s+/)
+    .filter((word) => word !== '')
+    .map((word) => parseSetting(word, '--kconfig'));
+}
+
+/** Boot arguments from a NAME.boot file: whole-line `#` comments dropped, words in order. */
+export function parseBootFile(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('#'))
+    .flatMap((line) => line.split(/\s+/))
+    .filter((word) => word !== '');
+}
+
+/** Later settings win, as when fragments are applied one after another. */
+export function mergeSettings(...layers: KconfigSetting[][]): Map<string, KconfigSetting> {
+  const merged = new Map<string, KconfigSetting>();
+  for (const layer of layers) for (const setting of layer) merged.set(setting.option, setting);
+  return merged;
+}
