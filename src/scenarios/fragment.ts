@@ -8,18 +8,24 @@ const NOT_SET = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/;
 export interface ParsedFragment {
   settings: KconfigSetting[];
   checks: KconfigSetting[];
+  /** `#BASE#=tinyconfig`: the make target the config starts from, when the scenario names one. */
+  base?: string;
 }
+
+const BASE = /^#BASE#=([A-Za-z0-9_.-]+)$/;
 
 /**
  * Parses a Kconfig fragment as rcutorture writes them: `CONFIG_X=value` lines,
  * `#CHECK#CONFIG_X=value` lines (checked after the build, never applied), comments
- * and blank lines. `# CONFIG_X is not set`, as .config files say it, means `=n`.
+ * and blank lines. kvm-farm adds `#BASE#=tinyconfig`, so a small scenario can start
+ * from another base than the run's --defconfig; to rcutorture it is a comment. `# CONFIG_X is not set`, as .config files say it, means `=n`.
  * Anything else is an error naming the file and line, so a typo never silently
  * builds the wrong kernel.
  */
 export function parseFragment(text: string, source: string): ParsedFragment {
   const settings: KconfigSetting[] = [];
   const checks: KconfigSetting[] = [];
+  let base: string | undefined;
   text.split('\n').forEach((raw, index) => {
     const line = raw.trim();
     const origin = `${source}:${index + 1}`;
@@ -33,10 +39,15 @@ export function parseFragment(text: string, source: string): ParsedFragment {
       checks.push(parseSetting(line.slice('#CHECK#'.length), origin));
       return;
     }
+    const baseMatch = BASE.exec(line);
+    if (baseMatch) {
+      base = baseMatch[1];
+      return;
+    }
     if (line.startsWith('#')) return;
     settings.push(parseSetting(line, origin));
   });
-  return { settings, checks };
+  return base === undefined ? { settings, checks } : { settings, checks, base };
 }
 
 /** Parses one `CONFIG_X=value` word, as found in a fragment or in `--kconfig`. */

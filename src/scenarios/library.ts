@@ -60,7 +60,7 @@ export function loadScenarioLibrary(dir: string): ScenarioLibrary {
       );
     }
     const fragmentPath = path.join(absolute, name);
-    const { settings, checks } = parseFragment(readFileSync(fragmentPath, 'utf8'), fragmentPath);
+    const { settings, checks, base } = parseFragment(readFileSync(fragmentPath, 'utf8'), fragmentPath);
     const bootText = readOptional(`${fragmentPath}.boot`);
     const scenario: Scenario = {
       name,
@@ -68,6 +68,7 @@ export function loadScenarioLibrary(dir: string): ScenarioLibrary {
       settings,
       checks,
       bootArgs: bootText === undefined ? [] : parseBootFile(bootText),
+      ...(base === undefined ? {} : { base }),
     };
     cache.set(name, scenario);
     return scenario;

@@ -17,6 +17,8 @@ export interface Scenario {
   checks: KconfigSetting[];
   /** Words of NAME.boot, comments dropped, in order. */
   bootArgs: string[];
+  /** Config base from a `#BASE#=` line (`tinyconfig`); the run's --defconfig otherwise. */
+  base?: string;
 }
 
 /** One run of a scenario: repeats of a scenario are distinct instances (`TINY01`, `TINY01.2`, ...). */

@@ -66,3 +66,10 @@ describe('mergeSettings', () => {
     expect(merged.get('CONFIG_B')?.value).toBe('y');
   });
 });
+
+describe('#BASE# lines', () => {
+  it('name the config base of a small scenario', () => {
+    expect(parseFragment('#BASE#=tinyconfig\nCONFIG_SMP=n\n', 'S').base).toBe('tinyconfig');
+    expect(parseFragment('CONFIG_SMP=n\n', 'S').base).toBeUndefined();
+  });
+});

@@ -1,0 +1,2 @@
+# Torture SRCU instead of RCU.
+rcutorture.torture_type=srcu
