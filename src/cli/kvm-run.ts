@@ -1,0 +1,47 @@
+import { prepareRun, localCpus } from '../run/prepare.js';
+import { formatBatches, formatScenarios, formatSchedule } from '../run/dryrun.js';
+import { allBatches } from '../plan/plan.js';
+import { EXIT, reportError } from './errors.js';
+import { parseKvmRunArgs } from './run-args.js';
+import { describeScript } from '../run/script.js';
+import { runKvm } from '../run/kvm-run.js';
+import { printSummary } from './print-summary.js';
+import { installSignalHandlers } from './signals.js';
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const stdio: Io = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** kvm-run: build one kernel per scenario, boot each in qemu for the duration, judge the consoles. */
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  try {
+    const { options, dryrun, allcpus } = await parseKvmRunArgs(argv);
+    if (allcpus) options.cpus = localCpus();
+    if (dryrun) {
+      const prepared = prepareRun(options);
+      const batches = allBatches(prepared.plan);
+      if (dryrun === 'batches') io.out(formatBatches(batches));
+      else if (dryrun === 'scenarios') io.out(formatScenarios(batches));
+      else if (dryrun === 'sched') io.out(formatSchedule(batches, prepared.cpus));
+      else io.out(describeScript(prepared, options));
+      return EXIT.ok;
+    }
+    const controller = new AbortController();
+    const restore = installSignalHandlers(controller, io.err);
+    try {
+      const summary = await runKvm({ ...options, log: io.out, signal: controller.signal });
+      printSummary(summary, io.out);
+      return summary.exitCode;
+    } finally {
+      restore();
+    }
+  } catch (error) {
+    return reportError('kvm-run', error, io.err);
+  }
+}

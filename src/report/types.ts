@@ -1,0 +1,46 @@
+import type { Verdict, VerdictKind } from '../analyze/types.js';
+import type { Accel, GuestRun } from '../qemu/types.js';
+
+/** How an instance's kernel came to be. */
+export type KernelSource = 'built' | 'cached' | 'deduplicated' | 'build-failed' | 'reused';
+
+/** Everything known about one scenario instance at the end of a run. */
+export interface InstanceResult {
+  instance: string;
+  scenario: string;
+  /** Where the guest ran (`localhost`, a host name); absent when it never booted. */
+  host?: string;
+  /** Batch number in the run's `scenarios` file. */
+  batch: number;
+  cpus: number;
+  verdict: Verdict;
+  kernel: {
+    source: KernelSource;
+    version?: string;
+    buildMs?: number;
+    /** `CONFIG_X: wanted y, got n` lines from the config check. */
+    configMismatches: string[];
+  };
+  guest?: GuestRun;
+  /** Non-fatal notes: CPU count limited, rerun after host loss, ... */
+  warnings: string[];
+}
+
+/** The result of a whole run: what kvm-run prints, writes to summary.json and returns to scripts. */
+export interface RunSummary {
+  runDir: string;
+  suite: string;
+  startedAt: string;
+  endedAt: string;
+  /** Test duration each guest was given, in seconds. */
+  durationSeconds: number;
+  accel?: Accel;
+  /** Why that accelerator (`/dev/kvm present but a KVM guest made no progress in 3 s`). */
+  accelReason?: string;
+  buildonly: boolean;
+  interrupted: boolean;
+  instances: InstanceResult[];
+  totals: Record<VerdictKind, number>;
+  /** 0 only when every instance passed (or, for --buildonly, every kernel built). */
+  exitCode: number;
+}
