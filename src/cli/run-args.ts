@@ -97,7 +97,7 @@ export function strictParser(argv: string[], name: string, usage: string) {
     .help(false)
     .version(false)
     .exitProcess(false)
-    .parserConfiguration({ 'duplicate-arguments-array': true, 'strip-aliased': true })
+    .parserConfiguration({ 'duplicate-arguments-array': true, 'strip-aliased': true, 'boolean-negation': false })
     .fail((message, error) => {
       throw error ?? usageError(message.replace(/\n/g, ' '));
     });

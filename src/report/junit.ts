@@ -18,7 +18,8 @@ function escapeXml(text: string): string {
  * so dashboards never count a lost host as a kernel bug.
  */
 export function formatJunit(summary: RunSummary): string {
-  const cases = summary.instances.map((x) => {
+  const judged = summary.instances.flatMap((x) => (x.verdict ? [{ ...x, verdict: x.verdict }] : []));
+  const cases = judged.map((x) => {
     const seconds = ((x.guest?.durationMs ?? 0) / 1000).toFixed(3);
     const open = `  <testcase classname="kvm-farm.${escapeXml(summary.suite)}" name="${escapeXml(x.instance)}" time="${seconds}">`;
     const message = escapeXml(`${x.verdict.kind}: ${x.verdict.reasons.join('; ')}`);
@@ -30,12 +31,12 @@ export function formatJunit(summary: RunSummary): string {
     else if (kind === 'warn') inner = `    <system-out>${message}\n${body}</system-out>\n`;
     return `${open}\n${inner}  </testcase>`;
   });
-  const failures = summary.instances.filter((x) => !['pass', 'warn', 'infra-error', 'build-failed'].includes(x.verdict.kind)).length;
-  const errors = summary.instances.filter((x) => ['infra-error', 'build-failed'].includes(x.verdict.kind)).length;
+  const failures = judged.filter((x) => !['pass', 'warn', 'infra-error', 'build-failed'].includes(x.verdict.kind)).length;
+  const errors = judged.filter((x) => ['infra-error', 'build-failed'].includes(x.verdict.kind)).length;
   const name = escapeXml(`kvm-farm ${summary.suite} ${summary.runDir}`);
   return (
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    `<testsuites>\n<testsuite name="${name}" tests="${summary.instances.length}" failures="${failures}" errors="${errors}" timestamp="${summary.startedAt}">\n` +
+    `<testsuites>\n<testsuite name="${name}" tests="${judged.length}" failures="${failures}" errors="${errors}" timestamp="${summary.startedAt}">\n` +
     `${cases.join('\n')}\n</testsuite>\n</testsuites>\n`
   );
 }

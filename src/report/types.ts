@@ -13,7 +13,8 @@ export interface InstanceResult {
   /** Batch number in the run's `scenarios` file. */
   batch: number;
   cpus: number;
-  verdict: Verdict;
+  /** The judgement; absent for a kernel built by --buildonly and never booted. */
+  verdict?: Verdict;
   kernel: {
     source: KernelSource;
     version?: string;
