@@ -1,0 +1,153 @@
+/**
+ * How fast, and in how little memory, the console analyzer reads big logs. It
+ * writes two synthetic rcutorture consoles (about 50 MB and 200 MB), analyzes
+ * each from disk, and reports MB/s and the peak RSS seen during each analysis:
+ * peak RSS should be about the same for both, since nothing grows with the log.
+ *
+ * Run alone: npx tsc -p tsconfig.build.json && node dist/bench/analyze-bench.js
+ */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { analyzeConsoleFile } from '../src/analyze/analyze-console.js';
+import type { ConsoleFindings } from '../src/analyze/types.js';
+import { SUITES } from '../src/scenarios/suites.js';
+
+export interface AnalyzeBenchRun {
+  sizeMb: number;
+  seconds: number;
+  mbPerSecond: number;
+  /** Highest RSS sampled while this log was analyzed. */
+  peakRssMb: number;
+  /** RSS just before, so the growth due to the analysis shows. */
+  startRssMb: number;
+  gracePeriods: number | null;
+  warnings: number;
+}
+
+export interface AnalyzeBenchResult {
+  /** Throughput on the large log. */
+  mbPerSecond: number;
+  /** Peak RSS while analyzing the large log. */
+  peakRssMb: number;
+  small: AnalyzeBenchRun;
+  large: AnalyzeBenchRun;
+}
+
+const MB = 1024 * 1024;
+
+export async function benchAnalyze(options: { smallMb?: number; largeMb?: number } = {}): Promise<AnalyzeBenchResult> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kvm-farm-analyze-bench-'));
+  try {
+    const smallPath = path.join(dir, 'small-console.log');
+    const largePath = path.join(dir, 'large-console.log');
+    await writeConsole(smallPath, (options.smallMb ?? 50) * MB);
+    await writeConsole(largePath, (options.largeMb ?? 200) * MB);
+    const small = await measure(smallPath);
+    const large = await measure(largePath);
+    return { mbPerSecond: large.mbPerSecond, peakRssMb: large.peakRssMb, small, large };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(file: string): Promise<AnalyzeBenchRun> {
+  const bytes = (await stat(file)).size;
+  const startRss = process.memoryUsage.rss();
+  let peak = startRss;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 5);
+  const start = performance.now();
+  let findings: ConsoleFindings;
+  try {
+    findings = await analyzeConsoleFile(file, { suite: SUITES.rcu!, token: 'bench42' });
+  } finally {
+    clearInterval(sampler);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  peak = Math.max(peak, process.memoryUsage.rss());
+  return {
+    sizeMb: round(bytes / MB),
+    seconds: round(seconds),
+    mbPerSecond: round(bytes / MB / seconds),
+    peakRssMb: round(peak / MB),
+    startRssMb: round(startRss / MB),
+    gracePeriods: findings.gracePeriods,
+    warnings: findings.counts.warning ?? 0,
+  };
+}
+
+/** Writes a console of about `size` bytes, one stat interval's worth of lines at a time. */
+async function writeConsole(file: string, size: number): Promise<void> {
+  const out = createWriteStream(file);
+  let written = 0;
+  let t = 0;
+  let ver = 0;
+  let intervals = 0;
+  const write = async (text: string) => {
+    written += text.length;
+    if (!out.write(text)) await once(out, 'drain');
+  };
+  await write(bootLines());
+  while (written < size) {
+    let block = '';
+    for (let i = 0; i < 200; i++) {
+      t += 0.25 + (i % 7) * 0.013;
+      ver += 90 + (i % 13);
+      block += intervalLines(t, ver, i);
+      // Roughly one warning per 5,000 intervals, as a noisy driver might print.
+      if (++intervals % 5000 === 2500) block += `${ts(t)} WARNING: CPU: 1 PID: 42 at drivers/tty/serial/8250/8250_port.c:1920 serial8250_tx_chars+0x1ac/0x1e0\n`;
+    }
+    await write(block);
+  }
+  await write(`${ts(t + 1)} rcu-torture:--- End of test: SUCCESS: nreaders=1 nfakewriters=4 stat_interval=15 verbose=1 test_no_idle_hz=1 shuffle_interval=3 stutter=5 irqreader=1 fqs_duration=0\n`);
+  out.end();
+  await once(out, 'finish');
+}
+
+function ts(t: number): string {
+  return `[${t.toFixed(6).padStart(12)}]`;
+}
+
+function bootLines(): string {
+  return [
+    '[    0.000000] Linux version 6.1.158 (root@host) (gcc (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Sat Nov 21 19:40:00 UTC 2026',
+    '[    0.000000] Command line: console=ttyS0 noapic selinux=0 kvmfarm.token=bench42 rcutorture.shutdown_secs=3600 rcutorture.stat_interval=15',
+    '[    1.234567] rcu-torture:--- Start of test: nreaders=1 nfakewriters=4 stat_interval=15 verbose=1 test_no_idle_hz=1',
+    '',
+  ].join('\n');
+}
+
+function intervalLines(t: number, ver: number, i: number): string {
+  const s = ts(t);
+  const reads = 100000 + ver * 3;
+  return (
+    `${s} rcu-torture: rtc: 00000000a1b2c3d4 ver: ${ver} tfle: 0 rta: ${ver + 1} rtaf: 0 rtf: ${ver - 9} rtmbe: 0 rtmbkf: 0/${i} rtbe: 0 rtbke: 0 rtbre: 0 rtbf: 0 rtb: 0 nt: ${ver * 7} onoff: ${i}/${i}:${i}/${i} 34,${40 + i}:21,${30 + i} ${i * 50}:${i * 31} (HZ=1000) barrier: ${i}/${i}:0 read-exits: ${16 + i} nocb-toggles: 0:0\n` +
+    `${s} rcu-torture: Reader Pipe:  ${reads} ${i * 3} 0 0 0 0 0 0 0 0 0\n` +
+    `${s} rcu-torture: Reader Batch:  ${reads - 17} ${i * 3 + 17} 0 0 0 0 0 0 0 0 0\n` +
+    `${s} rcu-torture: Free-Block Circulation:  ${ver} ${ver - 1} ${ver - 2} ${ver - 3} ${ver - 4} ${ver - 5} ${ver - 6} ${ver - 7} ${ver - 8} ${ver - 9} 0\n` +
+    `${s} rcu-torture: torture_onoff task: offlined ${1 + (i % 3)}\n` +
+    `${s} smpboot: CPU ${1 + (i % 3)} is now offline\n` +
+    `${s} smpboot: Booting Node 0 Processor ${1 + (i % 3)} APIC 0x${(1 + (i % 3)).toString(16)}\n` +
+    `${s} rcu_torture_fwd_prog n_max_cbs: ${ver * 2} n_max_gps: 0 n_cbs: ${reads} n_gps: ${ver % 100}\n` +
+    `${s} rcu: rcu_torture_fwd_prog_cr Duration ${i} barrier: ${i + 3} pending ${ver % 1000} n_launders: ${ver * 3} n_launders_sa: ${ver} n_max_gps: 100 n_max_cbs: 50000 cver ${i} gps ${ver % 71}\n`
+  );
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const result = await benchAnalyze();
+  for (const [name, run] of Object.entries({ small: result.small, large: result.large })) {
+    console.log(
+      `${name}: ${run.sizeMb} MB in ${run.seconds} s = ${run.mbPerSecond} MB/s, peak RSS ${run.peakRssMb} MB (${run.startRssMb} MB before), ` +
+        `${run.gracePeriods} grace periods, ${run.warnings} warnings`,
+    );
+  }
+}

@@ -1,0 +1,96 @@
+import { createReadStream } from 'node:fs';
+import { FindingsBuilder } from './findings-builder.js';
+import { PREFILTER } from './line-kinds.js';
+import type { AnalyzeOptions, ConsoleFindings } from './types.js';
+
+/**
+ * A line longer than this is cut in pieces rather than held whole: a stuck qemu
+ * can write megabytes of nul bytes without a newline, and memory must not grow
+ * with that. A trouble word straddling a cut may be missed; real kernel lines are
+ * far shorter than this.
+ */
+const MAX_LINE_BYTES = 64 * 1024;
+/** Bytes of the log's end kept to show where it stopped. */
+const TAIL_BYTES = 4096;
+const TAIL_LINES = 10;
+
+export type ConsoleSource = AsyncIterable<Buffer | string> | NodeJS.ReadableStream;
+
+/**
+ * Reads a console log once, chunk by chunk, and returns what it shows. Memory
+ * stays bounded whatever the log's size: a partial line between chunks, the tail,
+ * and the counts and first lines of each finding.
+ *
+ * Each complete stretch of lines is decoded as latin1 (one char per byte, so
+ * string positions are byte offsets, and nul bytes survive) and searched with a
+ * single prefilter regex; only lines it hits are looked at further.
+ */
+export async function analyzeConsole(source: ConsoleSource, options: AnalyzeOptions): Promise<ConsoleFindings> {
+  const builder = new FindingsBuilder(options);
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let offset = 0; // stream offset of pending[0]'s first byte
+  let tail: Buffer = Buffer.alloc(0);
+
+  const scan = (buf: Buffer, end: number): void => {
+    scanLines(buf, end, offset, builder);
+    tail = keepTail(tail, buf.subarray(0, end));
+    offset += end;
+  };
+
+  for await (const raw of source as AsyncIterable<Buffer | string>) {
+    const chunk = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
+    if (chunk.length === 0) continue;
+    if (chunk.lastIndexOf(10) < 0 && pendingBytes + chunk.length < MAX_LINE_BYTES) {
+      // Copied because a source may reuse its buffer for the next chunk.
+      pending.push(Buffer.from(chunk));
+      pendingBytes += chunk.length;
+      continue;
+    }
+    const buf = pendingBytes > 0 ? Buffer.concat([...pending, chunk]) : chunk;
+    const lastNewline = buf.lastIndexOf(10);
+    const end = lastNewline >= 0 ? lastNewline + 1 : buf.length;
+    scan(buf, end);
+    const rest = buf.subarray(end);
+    pending = rest.length > 0 ? [Buffer.from(rest)] : [];
+    pendingBytes = rest.length;
+  }
+  if (pendingBytes > 0) {
+    const buf = Buffer.concat(pending);
+    scan(buf, buf.length);
+  }
+  return builder.finish(offset, tailLines(tail));
+}
+
+/** {@link analyzeConsole} on a file, read in large chunks. */
+export function analyzeConsoleFile(path: string, options: AnalyzeOptions): Promise<ConsoleFindings> {
+  return analyzeConsole(createReadStream(path, { highWaterMark: 1024 * 1024 }), options);
+}
+
+function scanLines(buf: Buffer, end: number, base: number, builder: FindingsBuilder): void {
+  const text = buf.toString('latin1', 0, end);
+  const re = new RegExp(PREFILTER.source, 'g');
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    const start = text.lastIndexOf('\n', m.index) + 1;
+    let stop = text.indexOf('\n', m.index);
+    if (stop < 0) stop = text.length;
+    const lineEnd = stop > start && text.charCodeAt(stop - 1) === 13 ? stop - 1 : stop;
+    builder.addLine(text.slice(start, lineEnd), base + start, () => buf.toString('utf8', start, lineEnd));
+    re.lastIndex = stop + 1;
+  }
+}
+
+function keepTail(tail: Buffer, more: Buffer): Buffer {
+  if (more.length >= TAIL_BYTES) return Buffer.from(more.subarray(more.length - TAIL_BYTES));
+  const joined = Buffer.concat([tail, more]);
+  return joined.length > TAIL_BYTES ? joined.subarray(joined.length - TAIL_BYTES) : joined;
+}
+
+function tailLines(tail: Buffer): string[] {
+  const lines = tail.toString('utf8').split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  // The first piece may be the end of a line cut by the byte limit.
+  if (tail.length >= TAIL_BYTES) lines.shift();
+  return lines.slice(-TAIL_LINES);
+}

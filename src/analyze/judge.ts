@@ -1,0 +1,162 @@
+import { describeFailure, describeMissingEnd, describeSequenceProblem, KIND_LABELS, KIND_ORDER } from './diags.js';
+import { commandLineHasToken } from './line-kinds.js';
+import type { ConsoleFindings, JudgeInput, ProblemKind, QuotedLine, Verdict, VerdictKind } from './types.js';
+
+/** At most this many console lines in a verdict, as zx quotes at most 20. */
+export const MAX_QUOTED = 20;
+
+/**
+ * Kinds that fail a run. Each means the kernel or the test reported a broken
+ * guarantee: a torture error, a crash, a lockdep or RCU splat, a stall, or a
+ * backtrace (a WARN() prints `Call Trace:`, so any real WARN splat lands here).
+ */
+const FAILING: ReadonlySet<ProblemKind> = new Set<ProblemKind>([
+  'failure',
+  'bang',
+  'kcsan',
+  'bug',
+  'oops',
+  'panic',
+  'lockdep',
+  'stall',
+  'starve',
+  'callTrace',
+]);
+
+/*
+ * The other kinds only warn. The kernel's scripts put every one of them in
+ * console.log.diags, but for these they print a warning rather than a bug:
+ * - `WARNING:`/`Warn`/`Badness` with no backtrace: a real WARN() carries a Call
+ *   Trace (which fails the run on its own), so what is left is firmware and driver
+ *   notices that say nothing about the code under test;
+ * - CPU-hotplug failures: the offline/online machinery refused, often for reasons
+ *   outside the tested primitive (parse-console.sh calls them warnings, too);
+ * - nul bytes: an artefact of the log file (an old qemu still writing), not the kernel.
+ */
+
+/**
+ * Judges one instance from plain data. Rules, first match wins: build failed;
+ * qemu never started (infra, never the kernel's fault); nothing booted; the wrong
+ * kernel booted; then the console. A hung guest whose console shows a failure is
+ * 'fail', not 'hung': the failure (a stall, a BUG) usually explains the hang and
+ * is what a person should look at first; the hang is kept as a reason.
+ */
+export function judge(input: JudgeInput): Verdict {
+  const { instance, findings: f, guest } = input;
+  const base = { instance };
+  if (input.buildFailed) {
+    return { ...base, kind: 'build-failed', reasons: [input.buildFailed.reason], quoted: input.buildFailed.quoted.slice(0, MAX_QUOTED) };
+  }
+  if (guest?.startError) {
+    return { ...base, kind: 'infra-error', reasons: [`qemu did not start: ${guest.startError}`], quoted: [] };
+  }
+  const noBoot = noBootReason(input);
+  if (noBoot) {
+    return { ...base, kind: 'no-boot', reasons: [noBoot], quoted: f ? f.tail.slice(-MAX_QUOTED) : [] };
+  }
+  const findings = f as ConsoleFindings; // noBootReason returned null, so there is a console
+  const progress = gracePeriodFields(findings, input.durationSeconds);
+  const wrong = wrongKernelReasons(input, findings);
+  if (wrong.length > 0) {
+    return { ...base, kind: 'wrong-kernel', reasons: wrong, quoted: [], ...progress };
+  }
+
+  const failKinds = KIND_ORDER.filter((k) => FAILING.has(k) && (findings.counts[k] ?? 0) > 0);
+  const warnKinds = KIND_ORDER.filter((k) => !FAILING.has(k) && (findings.counts[k] ?? 0) > 0);
+  const failReasons = consoleFailReasons(findings, failKinds);
+  const extraQuotes = findings.versionProblem ? [findings.versionProblem.line] : [];
+  const failQuotes = () => pickQuotes(findings, failKinds, extraQuotes);
+
+  if (guest?.timedOut) {
+    const hang = `hung: killed after the console stopped advancing (${findings.testStarted ? 'during the test' : 'before the test started'})`;
+    if (failReasons.length > 0) {
+      return { ...base, kind: 'fail', reasons: [...failReasons, hang], quoted: failQuotes(), ...progress };
+    }
+    return { ...base, kind: 'hung', reasons: [hang], quoted: findings.tail, ...progress };
+  }
+  if (failReasons.length > 0) {
+    return { ...base, kind: 'fail', reasons: failReasons, quoted: failQuotes(), ...progress };
+  }
+
+  const exit = guest?.exitCode;
+  if (exit !== undefined && exit !== null && exit !== 0) {
+    // The console shows nothing wrong, so the error is qemu's own (kvm-recheck.sh
+    // reports "QEMU error" here and does not read the console at all).
+    return { ...base, kind: 'infra-error', reasons: [`qemu exited with code ${exit}`], quoted: findings.tail, ...progress };
+  }
+
+  const warnReasons = warnKinds.map((k) => countReason(findings, k));
+  const missing = describeMissingEnd(findings);
+  if (missing) {
+    const notStarted = findings.testStarted ? [] : [`the ${findings.suite} test never printed "Start of test"`];
+    if (guest?.stopped) {
+      // Stopped on purpose (STOP file, interrupt): the end line cannot be there.
+      warnReasons.unshift(`stopped early: ${missing}`);
+    } else {
+      return { ...base, kind: 'fail', reasons: [missing, ...notStarted, ...warnReasons], quoted: findings.tail, ...progress };
+    }
+  }
+  if (warnReasons.length > 0) {
+    return { ...base, kind: 'warn', reasons: warnReasons, quoted: pickQuotes(findings, warnKinds, []), ...progress };
+  }
+  const kind: VerdictKind = 'pass';
+  return { ...base, kind, reasons: [], quoted: [], ...progress };
+}
+
+function noBootReason(input: JudgeInput): string | null {
+  const { findings: f, guest } = input;
+  if (guest?.noOutput) return 'console stayed empty past the boot limit';
+  if (!f) return 'no console log';
+  if (f.bytes === 0) return 'console log is empty';
+  if (f.linuxVersion === null) return `no "Linux version" line in ${f.bytes} bytes of console`;
+  return null;
+}
+
+function wrongKernelReasons(input: JudgeInput, f: ConsoleFindings): string[] {
+  const reasons: string[] = [];
+  if (f.linuxVersion !== input.expectedVersion) {
+    reasons.push(`booted Linux ${f.linuxVersion}, expected ${input.expectedVersion}`);
+  }
+  const token = input.expectedToken ?? input.guest?.token;
+  if (token) {
+    if (f.commandLine === null) reasons.push(`no "Command line:" line, so token ${token} cannot be checked`);
+    else if (!commandLineHasToken(f.commandLine, token)) reasons.push(`token ${token} missing from the kernel command line`);
+  }
+  return reasons;
+}
+
+function consoleFailReasons(f: ConsoleFindings, failKinds: ProblemKind[]): string[] {
+  const reasons: string[] = [];
+  const failure = describeFailure(f);
+  if (failure) reasons.push(failure);
+  if (f.versionProblem) reasons.push(describeSequenceProblem(f.versionProblem));
+  for (const k of failKinds) reasons.push(countReason(f, k));
+  return reasons;
+}
+
+function countReason(f: ConsoleFindings, kind: ProblemKind): string {
+  return `${KIND_LABELS[kind]} x${f.counts[kind] ?? 0}`;
+}
+
+/**
+ * Up to {@link MAX_QUOTED} lines, taken in turn from each kind so twenty `!!!`
+ * lines cannot hide the one BUG, then put back in console order.
+ */
+function pickQuotes(f: ConsoleFindings, kinds: ProblemKind[], extra: QuotedLine[]): string[] {
+  const lists = [extra, ...kinds.map((k) => f.quoted[k] ?? [])];
+  const picked = new Map<number, QuotedLine>();
+  for (let i = 0; picked.size < MAX_QUOTED && lists.some((l) => i < l.length); i++) {
+    for (const list of lists) {
+      const line = list[i];
+      if (line && picked.size < MAX_QUOTED) picked.set(line.offset, line);
+    }
+  }
+  return [...picked.values()].sort((a, b) => a.offset - b.offset).map((l) => l.text);
+}
+
+function gracePeriodFields(f: ConsoleFindings, seconds: number): Pick<Verdict, 'gracePeriods' | 'gracePeriodRate'> {
+  if (f.gracePeriods === null) return {};
+  const out: Pick<Verdict, 'gracePeriods' | 'gracePeriodRate'> = { gracePeriods: f.gracePeriods };
+  if (seconds > 0) out.gracePeriodRate = Math.round((f.gracePeriods / seconds) * 100) / 100;
+  return out;
+}
