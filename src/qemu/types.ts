@@ -29,3 +29,14 @@ export interface GuestRun {
   token: string;
   accel: Accel;
 }
+
+/**
+ * A guest's qemu command line plus the `# NAME=value` settings rcutorture appends to
+ * its qemu-cmd file (TORTURE_SHUTDOWN_GRACE, seconds, TORTURE_CPU_COUNT, and ours:
+ * KVMFARM_TOKEN, KVMFARM_ACCEL). The qemu-cmd file holds exactly this.
+ */
+export interface QemuCommand {
+  /** The binary first, then its arguments, one word each. */
+  argv: string[];
+  settings: Record<string, string>;
+}
