@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { matchPatternList } from './patterns.js';
 
@@ -114,5 +114,15 @@ export function formatKnownHostsLine(name: string, key: HostKey, hashed: boolean
 /** Appends a line, creating the file (mode 600) and its directory (700) when missing. */
 export function appendKnownHost(file: string, name: string, key: HostKey, hashed: boolean): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  appendFileSync(file, formatKnownHostsLine(name, key, hashed), { mode: 0o600 });
+  appendFileSync(file, (endsMidLine(file) ? '\n' : '') + formatKnownHostsLine(name, key, hashed), { mode: 0o600 });
+}
+
+/** A hand-edited file may lack its final newline; the new entry must not join its last line. */
+function endsMidLine(file: string): boolean {
+  try {
+    const size = statSync(file).size;
+    return size > 0 && !readFileSync(file).subarray(size - 1).equals(Buffer.from('\n'));
+  } catch {
+    return false;
+  }
 }
