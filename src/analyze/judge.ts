@@ -1,6 +1,6 @@
 import { describeFailure, describeMissingEnd, describeSequenceProblem, KIND_LABELS, KIND_ORDER } from './diags.js';
 import { commandLineHasToken } from './line-kinds.js';
-import type { ConsoleFindings, JudgeInput, ProblemKind, QuotedLine, Verdict, VerdictKind } from './types.js';
+import type { ConsoleFindings, JudgeInput, ProblemKind, QuotedLine, Verdict } from './types.js';
 
 /** At most this many console lines in a verdict, as zx quotes at most 20. */
 export const MAX_QUOTED = 20;
@@ -64,18 +64,20 @@ export function judge(input: JudgeInput): Verdict {
   const failKinds = KIND_ORDER.filter((k) => FAILING.has(k) && (findings.counts[k] ?? 0) > 0);
   const warnKinds = KIND_ORDER.filter((k) => !FAILING.has(k) && (findings.counts[k] ?? 0) > 0);
   const failReasons = consoleFailReasons(findings, failKinds);
+  const warnReasons = warnKinds.map((k) => countReason(findings, k));
   const extraQuotes = findings.versionProblem ? [findings.versionProblem.line] : [];
-  const failQuotes = () => pickQuotes(findings, failKinds, extraQuotes);
+  // A failed run still names its warnings: a WARNING: line says which file and line fired.
+  const failQuotes = () => pickQuotes(findings, [...failKinds, ...warnKinds], extraQuotes);
 
   if (guest?.timedOut) {
     const hang = `hung: killed after the console stopped advancing (${findings.testStarted ? 'during the test' : 'before the test started'})`;
     if (failReasons.length > 0) {
-      return { ...base, kind: 'fail', reasons: [...failReasons, hang], quoted: failQuotes(), ...progress };
+      return { ...base, kind: 'fail', reasons: [...failReasons, ...warnReasons, hang], quoted: failQuotes(), ...progress };
     }
     return { ...base, kind: 'hung', reasons: [hang], quoted: findings.tail, ...progress };
   }
   if (failReasons.length > 0) {
-    return { ...base, kind: 'fail', reasons: failReasons, quoted: failQuotes(), ...progress };
+    return { ...base, kind: 'fail', reasons: [...failReasons, ...warnReasons], quoted: failQuotes(), ...progress };
   }
 
   const exit = guest?.exitCode;
@@ -85,7 +87,6 @@ export function judge(input: JudgeInput): Verdict {
     return { ...base, kind: 'infra-error', reasons: [`qemu exited with code ${exit}`], quoted: findings.tail, ...progress };
   }
 
-  const warnReasons = warnKinds.map((k) => countReason(findings, k));
   const missing = describeMissingEnd(findings);
   if (missing) {
     const notStarted = findings.testStarted ? [] : [`the ${findings.suite} test never printed "Start of test"`];
@@ -99,8 +100,7 @@ export function judge(input: JudgeInput): Verdict {
   if (warnReasons.length > 0) {
     return { ...base, kind: 'warn', reasons: warnReasons, quoted: pickQuotes(findings, warnKinds, []), ...progress };
   }
-  const kind: VerdictKind = 'pass';
-  return { ...base, kind, reasons: [], quoted: [], ...progress };
+  return { ...base, kind: 'pass', reasons: [], quoted: [], ...progress };
 }
 
 function noBootReason(input: JudgeInput): string | null {
