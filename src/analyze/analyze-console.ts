@@ -64,7 +64,7 @@ export async function analyzeConsole(source: ConsoleSource, options: AnalyzeOpti
 
 /** {@link analyzeConsole} on a file, read in large chunks. */
 export function analyzeConsoleFile(path: string, options: AnalyzeOptions): Promise<ConsoleFindings> {
-  return analyzeConsole(createReadStream(path, { highWaterMark: 1024 * 1024 }), options);
+  return analyzeConsole(createReadStream(path, { highWaterMark: 256 * 1024 }), options);
 }
 
 function scanLines(buf: Buffer, end: number, base: number, builder: FindingsBuilder): void {

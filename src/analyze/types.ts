@@ -52,12 +52,12 @@ export type ProblemKind =
   | 'starve'
   /** `Call Trace:` lines, one per backtrace. */
   | 'callTrace'
+  /** CPU-hotplug trouble: failed onoff attempts, `End of test: <X>_HOTPLUG`. */
+  | 'hotplug'
   /** `WARNING:` and `Warn...` lines not counted above. */
   | 'warning'
   /** `Badness` lines (old-style WARN on some architectures). */
   | 'badness'
-  /** CPU-hotplug trouble: failed onoff attempts, `End of test: <X>_HOTPLUG`. */
-  | 'hotplug'
   /** Lines holding nul bytes: usually a previous qemu still writing the file. */
   | 'nul';
 
