@@ -39,6 +39,7 @@ export class FindingsBuilder {
       expectsEndOfTest: suiteExpectsEndOfTest(options.suite),
       bytes: 0,
       linuxVersion: null,
+      linuxVersionLine: null,
       commandLine: null,
       tokenFound: null,
       testStarted: false,
@@ -66,6 +67,7 @@ export class FindingsBuilder {
 
     if (f.linuxVersion === null && line.includes('Linux version ')) {
       f.linuxVersion = parseLinuxVersion(line);
+      f.linuxVersionLine = line.length > 1000 ? line.slice(0, 1000) : line;
     }
     if (f.commandLine === null && line.includes('ommand line:')) {
       f.commandLine = parseCommandLine(line);

@@ -1,3 +1,4 @@
+import { bannerMatches, formatBanner } from '../build/kernel-banner.js';
 import { describeFailure, describeMissingEnd, describeSequenceProblem, KIND_LABELS, KIND_ORDER } from './diags.js';
 import { commandLineHasToken } from './line-kinds.js';
 import type { ConsoleFindings, JudgeInput, ProblemKind, QuotedLine, Verdict } from './types.js';
@@ -116,6 +117,8 @@ function wrongKernelReasons(input: JudgeInput, f: ConsoleFindings): string[] {
   const reasons: string[] = [];
   if (f.linuxVersion !== input.expectedVersion) {
     reasons.push(`booted Linux ${f.linuxVersion}, expected ${input.expectedVersion}`);
+  } else if (input.expectedBanner && !bannerMatches(input.expectedBanner, f.linuxVersionLine ?? '')) {
+    reasons.push(`booted another build of Linux ${f.linuxVersion}; expected ${formatBanner(input.expectedBanner)}`);
   }
   const token = input.expectedToken ?? input.guest?.token;
   if (token) {

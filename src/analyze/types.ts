@@ -109,6 +109,8 @@ export interface ConsoleFindings {
   bytes: number;
   /** Version from the first `Linux version X ...` line (X up to the first space), or null. */
   linuxVersion: string | null;
+  /** The whole first `Linux version` line, to match against the build's banner. */
+  linuxVersionLine: string | null;
   /** Text after the first `Command line:`, or null. */
   commandLine: string | null;
   /** Whether the token was a word of the command line; null when no token was given. */
@@ -161,6 +163,12 @@ export interface JudgeInput {
   buildFailed?: BuildFailure;
   /** The kernel version the build produced (`6.1.158`); the console must show it. */
   expectedVersion: string;
+  /**
+   * The banner of the kernel built for this instance (release, builder, build number
+   * and time). When given, a console banner from any other build is wrong-kernel,
+   * even of the same release.
+   */
+  expectedBanner?: import('../build/kernel-banner.js').KernelBanner;
   /** Test duration asked for, to turn grace periods into a rate. */
   durationSeconds: number;
   /** Token the guest's command line must carry; defaults to the guest's own. */

@@ -70,6 +70,14 @@ describe('judge', () => {
     expect(explicit.reasons).toEqual(['token other missing from the kernel command line']);
   });
 
+  it('says wrong-kernel for another build of the same release', async () => {
+    const banner = { release: VERSION, builtBy: '(root@host)', version: '#1 SMP PREEMPT_DYNAMIC Sat Nov 21 19:40:00 UTC 2026' };
+    expect((await judgeText(cleanRcu(), { expectedBanner: banner })).kind).toBe('pass');
+    const rebuilt = await judgeText(cleanRcu(), { expectedBanner: { ...banner, version: '#2 SMP PREEMPT_DYNAMIC Sat Nov 21 20:01:00 UTC 2026' } });
+    expect(rebuilt.kind).toBe('wrong-kernel');
+    expect(rebuilt.reasons[0]).toMatch(/^booted another build of Linux 6\.1\.158; expected 6\.1\.158 \(root@host\) #2 /);
+  });
+
   it('says no-boot for an empty console, no console, no output, or no Linux banner', async () => {
     expect(judge(input(await analyze(''))).kind).toBe('no-boot');
     expect(judge(input(await analyze(''))).reasons).toEqual(['console log is empty']);
