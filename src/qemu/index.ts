@@ -15,3 +15,5 @@ export {
 export { formatQemuCmdFile, parseQemuCmdFile } from './qemu-cmd-file.js';
 export { quoteWord, quoteWords, splitShellLine } from './shell-words.js';
 export { probeAccel, type AccelProbe, type AccelRequest, type ProbeAccelOptions } from './probe-accel.js';
+export { GUEST_FILES, runGuest, type RunGuestOptions } from './run-guest.js';
+export { runBatch, type RunBatchOptions } from './run-batch.js';

@@ -31,13 +31,28 @@ export function parseQemuCmdFile(text: string): QemuCommand {
     throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', 'qemu-cmd file has no command on its first line');
   }
   const settings: Record<string, string> = {};
-  for (const line of text.slice(end).split('\n')) {
-    const match = /^# ([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+  let pos = end;
+  while (pos < text.length) {
+    const newline = text.indexOf('\n', pos);
+    const lineEnd = newline < 0 ? text.length : newline;
+    const line = text.slice(pos, lineEnd);
+    const match = /^# ([A-Za-z_][A-Za-z0-9_]*)=/.exec(line);
     if (!match) {
-      if (line.trim() === '' || line.startsWith('#')) continue;
-      throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `qemu-cmd file: unexpected line "${line}" after the command`);
+      if (line.trim() !== '' && !line.startsWith('#')) {
+        throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `qemu-cmd file: unexpected line "${line}" after the command`);
+      }
+      pos = lineEnd + 1;
+      continue;
     }
-    settings[match[1]!] = readSettingValue(match[2]!);
+    try {
+      // A quoted value may hold newlines: read it as sh would, up to the unquoted newline.
+      const value = splitShellLine(text, pos + match[0].length);
+      settings[match[1]!] = value.words.join(' ');
+      pos = value.end;
+    } catch {
+      settings[match[1]!] = readSettingValue(line.slice(match[0].length));
+      pos = lineEnd + 1;
+    }
   }
   return { argv, settings };
 }
