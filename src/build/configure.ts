@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { KconfigSetting } from '../scenarios/types.js';
+import { applySettings } from './config.js';
+import { pickBuildProblems, MAX_QUOTED } from './parse-build.js';
+import { runMake } from './make.js';
+
+export interface ConfigureInput {
+  kernelDir: string;
+  /** A scratch `make O=` directory; reused between configurations of one call so kconfig's tools build once. */
+  scratchDir: string;
+  defconfig: string;
+  settings: KconfigSetting[];
+  makeArgs: string[];
+  /** Where the resulting .config text is kept for the same inputs next time. */
+  memoFile: string;
+  signal?: AbortSignal;
+}
+
+export type ConfigureResult =
+  | { ok: true; dotConfig: string; memo: boolean }
+  | { ok: false; reason: string; quoted: string[] };
+
+/**
+ * The effective .config: `make <defconfig>`, the settings put in, `make olddefconfig`.
+ * The result is memoized by the caller's key, so the same inputs never run kconfig twice.
+ */
+export async function configure(input: ConfigureInput): Promise<ConfigureResult> {
+  if (existsSync(input.memoFile)) {
+    return { ok: true, dotConfig: await readFile(input.memoFile, 'utf8'), memo: true };
+  }
+  await mkdir(input.scratchDir, { recursive: true });
+  const dotConfigFile = path.join(input.scratchDir, '.config');
+  const make = async (target: string) => {
+    const logFile = path.join(input.scratchDir, `Make.${target}.out`);
+    const run = await runMake({
+      kernelDir: input.kernelDir,
+      buildDir: input.scratchDir,
+      args: [...input.makeArgs, target],
+      logFile,
+      signal: input.signal,
+    });
+    if (run.exitCode === 0) return undefined;
+    const out = await readFile(logFile, 'utf8');
+    const problems = pickBuildProblems(out);
+    const quoted = problems.errors.length > 0 ? problems.errors : out.trimEnd().split('\n').slice(-MAX_QUOTED);
+    return { ok: false as const, reason: `make ${target} failed (exit ${run.exitCode ?? 'signal'})`, quoted: quoted.slice(0, MAX_QUOTED) };
+  };
+  const base = await make(input.defconfig);
+  if (base) return base;
+  const applied = applySettings(await readFile(dotConfigFile, 'utf8'), input.settings);
+  await writeFile(dotConfigFile, applied);
+  const resolved = await make('olddefconfig');
+  if (resolved) return resolved;
+  const dotConfig = await readFile(dotConfigFile, 'utf8');
+  await mkdir(path.dirname(input.memoFile), { recursive: true });
+  const tmp = `${input.memoFile}.${process.pid}.tmp`;
+  await writeFile(tmp, dotConfig);
+  await rename(tmp, input.memoFile);
+  return { ok: true, dotConfig, memo: false };
+}
