@@ -26,6 +26,8 @@ import type { BuildEvent, BuildInstance, BuildOptions, KernelBuildResult } from 
 interface PlannedInstance {
   instance: BuildInstance;
   settings: ReturnType<typeof mergeLayers>;
+  /** The base config target: the scenario's #BASE#, else options.defconfig, else `defconfig`. */
+  defconfig: string;
   fragmentInput: string;
 }
 
@@ -64,7 +66,6 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
   const toolchain = await resolveToolchain(options.kmakeArgs ?? [], options.ccache ?? 'auto');
   const initramfs = await ensureInitramfs(layout.initramfs);
   const identity = await treeIdentity(tree, layout.treeIds);
-  const defconfig = options.defconfig ?? 'defconfig';
   const farmSettings = [
     { option: 'CONFIG_BLK_DEV_INITRD', value: 'y', origin: 'kvm-farm' },
     { option: 'CONFIG_INITRAMFS_SOURCE', value: JSON.stringify(initramfs.cpio), origin: 'kvm-farm' },
@@ -82,6 +83,7 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
       farm: farmSettings,
     });
     const settings = mergeLayers(layers);
+    const defconfig = instance.scenario.base ?? options.defconfig ?? 'defconfig';
     const memoKey = configMemoKey({
       treeIdentity: identity.id,
       defconfig,
@@ -90,7 +92,7 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
       compiler: toolchain.compiler,
       arch: toolchain.arch,
     });
-    const planned = { instance, settings, fragmentInput: formatConfigFragmentInput(layers) };
+    const planned = { instance, settings, defconfig, fragmentInput: formatConfigFragmentInput(layers) };
     groups.set(memoKey, [...(groups.get(memoKey) ?? []), planned]);
   }
 
@@ -114,7 +116,7 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
       const configured = await configure({
         kernelDir: tree.dir,
         scratchDir,
-        defconfig,
+        defconfig: group[0]!.defconfig,
         settings: group[0]!.settings,
         makeArgs: toolchain.makeArgs,
         memoFile: path.join(layout.configMemo, `${memoKey}.config`),

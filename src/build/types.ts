@@ -23,7 +23,7 @@ export interface BuildOptions {
   cfcommon: KconfigSetting[];
   /** The torture suite: a kernel whose .config lacks `suite.kconfigOption=y` is not built. */
   suite: TortureSuite;
-  /** The make target that gives the base config (`defconfig`, `tinyconfig`, `kvm_guest.config`...). Default `defconfig`. */
+  /** The make target that gives the base config (`defconfig`, `tinyconfig`...) for scenarios without a `#BASE#` line. Default `defconfig`. */
   defconfig?: string;
   /** `--kconfig` settings, applied after the scenario's. */
   kconfig?: KconfigSetting[];

@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveToolchain } from '../../src/build/make.js';
+
+const savedPath = process.env.PATH;
+afterEach(() => {
+  process.env.PATH = savedPath;
+});
+
+describe('resolveToolchain', () => {
+  it('wraps CC in ccache for make but keeps the user arguments for the cache key', async () => {
+    const tc = await resolveToolchain(['V=1'], 'on');
+    expect(tc.keyArgs).toEqual(['V=1']);
+    expect(tc.makeArgs).toEqual(['V=1', 'CC=ccache gcc']);
+    expect(tc.compiler).toMatch(/^gcc /);
+    expect(tc.arch).toBe(process.arch === 'x64' ? 'x86' : expect.any(String));
+    expect(tc.bootImage).toBe(process.arch === 'x64' ? 'arch/x86/boot/bzImage' : expect.any(String));
+    const off = await resolveToolchain(['V=1'], 'off');
+    expect(off).toMatchObject({ ccache: false, makeArgs: ['V=1'], keyArgs: ['V=1'], compiler: tc.compiler });
+  });
+
+  it('wraps a CC given in the make arguments, and takes ARCH from them', async () => {
+    const tc = await resolveToolchain(['CC=gcc', 'ARCH=x86_64'], 'on');
+    expect(tc.makeArgs).toEqual(['ARCH=x86_64', 'CC=ccache gcc']);
+    expect(tc.keyArgs).toEqual(['CC=gcc', 'ARCH=x86_64']);
+    expect(tc.arch).toBe('x86_64');
+  });
+
+  it('fails for ccache on when ccache is missing, and quietly goes without it for auto', async () => {
+    const bin = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-bin-'));
+    try {
+      symlinkSync('/usr/bin/gcc', path.join(bin, 'gcc'));
+      process.env.PATH = bin;
+      await expect(resolveToolchain([], 'on')).rejects.toMatchObject({ code: 'KVMFARM_BUILD_SETUP', message: expect.stringContaining('apt-get install ccache') });
+      await expect(resolveToolchain([], 'auto')).resolves.toMatchObject({ ccache: false, makeArgs: [] });
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  it('names a compiler that does not run', async () => {
+    await expect(resolveToolchain(['CC=kvmfarm-no-such-cc'], 'off')).rejects.toMatchObject({ code: 'KVMFARM_BUILD_SETUP', message: expect.stringContaining('kvmfarm-no-such-cc') });
+  });
+});
