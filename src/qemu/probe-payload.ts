@@ -1,5 +1,5 @@
 /**
- * A 120-byte x86 guest that needs no kernel: a multiboot image (the "a.out kludge"
+ * A 118-byte x86 guest that needs no kernel: a multiboot image (the "a.out kludge"
  * header, so qemu loads it flat at 1 MiB through the same firmware and option-ROM path
  * as a bzImage), whose 32-bit code writes to every page of 16 MiB, prints
  * `kvmfarm-probe-ok` on the first serial port and leaves through qemu's

@@ -120,10 +120,10 @@ export async function runGuest(options: RunGuestOptions): Promise<GuestRun> {
     end ??= await Promise.race<ChildEnd | undefined>([ended, sleep(1000).then(() => undefined)]);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
+    await watch.poll().catch(() => false);
     await watch.close();
   }
   const durationMs = Date.now() - started;
-  await watch.poll().catch(() => false);
 
   const exitCode = end?.exitCode ?? null;
   const signal = end?.signal ?? (end ? null : 'SIGKILL');

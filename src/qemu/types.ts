@@ -16,7 +16,10 @@ export interface GuestRun {
   signal: string | null;
   /** Killed after duration plus grace while the console no longer advanced. */
   timedOut: boolean;
-  /** Killed because the console stayed empty past the boot limit. */
+  /**
+   * Killed because the console stayed empty past the boot limit. Empty of kernel
+   * output: firmware banners (SeaBIOS prints one under -nographic) do not count.
+   */
   noOutput: boolean;
   /** Ended early by a STOP file or an interrupt. */
   stopped: boolean;
