@@ -4,7 +4,10 @@ import { KvmFarmError } from '../util/errors.js';
 import type { CmdResult, ExitStatus, RunOptions } from './types.js';
 
 /** After KILL is sent, how long the channel may take to report the exit before it is closed anyway. */
-const KILL_GRACE_MS = 2_000;
+export const KILL_GRACE_MS = 2_000;
+
+/** Ends the program on a channel; `abandon` tells the waiter to stop waiting if even that fails. */
+export type ChannelKiller = (abandon?: () => void) => void;
 
 /** Node names signals SIGKILL; the ssh protocol says KILL. */
 export function nodeSignalName(name: string | undefined | null): string | null {
@@ -16,14 +19,23 @@ export function protocolSignalName(name: string): string {
   return name.replace(/^SIG/, '');
 }
 
-/** Ends a remote program: the protocol's signal request, then closing the channel in case the server ignores it. */
-export function killChannel(channel: ClientChannel, signal = 'SIGKILL'): void {
+/**
+ * Sends a signal request. ssh2's Channel.signal() silently drops it once stdin is
+ * at EOF, which run() always reaches first, so this goes to the protocol layer of
+ * the pinned ssh2 1.17 directly. OpenSSH's sshd turns it into killpg() of the session.
+ */
+export function sendSignal(channel: ClientChannel, signal: string): boolean {
+  const c = channel as unknown as {
+    outgoing: { id: number; state: string };
+    _client: { _protocol: { signal(id: number, name: string): void } };
+  };
+  if (c.outgoing.state !== 'open' && c.outgoing.state !== 'eof') return false;
   try {
-    channel.signal(protocolSignalName(signal));
+    c._client._protocol.signal(c.outgoing.id, protocolSignalName(signal));
+    return true;
   } catch {
-    // The channel may already be closing; the close below still ends it.
+    return false;
   }
-  setTimeout(() => channel.close(), KILL_GRACE_MS).unref();
 }
 
 export function interrupted(words: string[], host: string): KvmFarmError {
@@ -31,9 +43,14 @@ export function interrupted(words: string[], host: string): KvmFarmError {
 }
 
 /** Watches a channel for its exit report; `lost()` says why it closed without one, if the connection died. */
-export function watchExit(channel: ClientChannel, lost: () => Error | null): Promise<ExitStatus & { sawExit: boolean }> {
-  return new Promise((resolve, reject) => {
+export function watchExit(
+  channel: ClientChannel,
+  lost: () => Error | null,
+): { exit: Promise<ExitStatus & { sawExit: boolean }>; abandon: () => void } {
+  let abandon = (): void => {};
+  const exit = new Promise<ExitStatus & { sawExit: boolean }>((resolve, reject) => {
     const status = { exitCode: null as number | null, signal: null as string | null, sawExit: false };
+    abandon = () => resolve(status);
     channel.on('exit', (code: number | null, signal?: string) => {
       status.sawExit = true;
       if (typeof code === 'number') status.exitCode = code;
@@ -45,6 +62,7 @@ export function watchExit(channel: ClientChannel, lost: () => Error | null): Pro
       else resolve(status);
     });
   });
+  return { exit, abandon };
 }
 
 export function feedStdin(channel: ClientChannel, stdin: RunOptions['stdin'], onError: (error: Error) => void): void {
@@ -64,6 +82,7 @@ export async function collectChannel(
   options: RunOptions,
   started: number,
   lost: () => Error | null,
+  kill: ChannelKiller,
 ): Promise<CmdResult> {
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
@@ -71,17 +90,17 @@ export async function collectChannel(
   channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
   let timedOut = false;
   let aborted = false;
+  const { exit, abandon } = watchExit(channel, lost);
   const timer = setTimeout(() => {
     timedOut = true;
-    killChannel(channel);
+    kill(abandon);
   }, options.timeoutMs);
   const onAbort = (): void => {
     aborted = true;
-    killChannel(channel);
+    kill(abandon);
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
-  const exit = watchExit(channel, lost);
-  feedStdin(channel, options.stdin, () => killChannel(channel));
+  feedStdin(channel, options.stdin, () => kill(abandon));
   try {
     const status = await exit;
     if (aborted) throw interrupted(words, host);

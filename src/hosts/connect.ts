@@ -1,4 +1,6 @@
+import { lookup as systemLookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2, { Client, type AnyAuthMethod, type AuthenticationType, type ConnectConfig } from 'ssh2';
 import { HostError, classifyConnectError } from './host-errors.js';
@@ -15,6 +17,8 @@ export interface ConnectOptions {
   /** Keepalive when the config has no ServerAliveInterval / ServerAliveCountMax. */
   keepaliveIntervalMs?: number;
   keepaliveCountMax?: number;
+  /** Name lookup (default: the system resolver, as ssh uses); tests pass one that asks no server. */
+  lookup?: (hostname: string) => Promise<{ address: string }>;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -39,23 +43,33 @@ export interface Connection {
  * against known_hosts. `sock` carries the connection through a jump host. Rejects
  * with a HostError whose reason says what to fix.
  */
-export function openConnection(resolved: ResolvedHost, options: ConnectOptions = {}, sock?: Duplex): Promise<Connection> {
+export async function openConnection(resolved: ResolvedHost, options: ConnectOptions = {}, sock?: Duplex): Promise<Connection> {
   checkHostName(resolved);
+  const started = performance.now();
   const timeoutMs = resolved.connectTimeoutMs ?? options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const keepaliveIntervalMs = resolved.serverAliveIntervalMs ?? options.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS;
   const keepaliveCountMax = resolved.serverAliveCountMax ?? options.keepaliveCountMax ?? DEFAULT_KEEPALIVE_COUNT_MAX;
   const hostKey = makeHostKeyCheck(resolved, options.acceptNewHostKeys ?? false);
   const target = `${resolved.hostName}:${resolved.port}`;
+  // Through a jump host the name is looked up at the far end, as ssh -J does.
+  const address = sock || isIP(resolved.hostName) ? resolved.hostName : await lookUp(resolved, options, target, timeoutMs);
   const auth = authMethods(resolved, options.agent === undefined ? process.env.SSH_AUTH_SOCK : options.agent);
   const client = new Client();
   const config: ConnectConfig = {
-    host: resolved.hostName,
+    host: address,
     port: resolved.port,
     username: resolved.user,
     readyTimeout: timeoutMs,
     keepaliveInterval: keepaliveIntervalMs,
     keepaliveCountMax,
-    hostVerifier: (blob: Buffer) => hostKey.verify(blob),
+    hostVerifier: (blob: Buffer) => {
+      try {
+        return hostKey.verify(blob);
+      } catch (error) {
+        hostKey.problem = new HostError('host-key', resolved.alias, `${resolved.alias}: could not record the host key in ${resolved.userKnownHostsFiles[0]}: ${(error as Error).message}`, { cause: error });
+        return false;
+      }
+    },
     // ssh2 takes false for "no more methods", which its types leave out.
     authHandler: (_left, _partial, next) => next(auth.shift() ?? (false as unknown as AuthenticationType)),
     algorithms: {
@@ -66,7 +80,6 @@ export function openConnection(resolved: ResolvedHost, options: ConnectOptions =
     },
   };
   if (sock) config.sock = sock;
-  const started = performance.now();
   return new Promise((resolve, reject) => {
     // ssh2's readyTimeout covers TCP connect, handshake and auth; this only guards against a hang past it.
     const guard = setTimeout(() => fail(new Error('Timed out while waiting for handshake')), timeoutMs + 2_000);
@@ -83,10 +96,27 @@ export function openConnection(resolved: ResolvedHost, options: ConnectOptions =
       clearTimeout(guard);
       client.removeListener('error', fail);
       client.removeAllListeners('close');
+      // Each command is a few small packets each way; Nagle plus delayed ACKs would add ~40 ms to it.
+      client.setNoDelay(true);
       resolve({ client, connectMs: performance.now() - started, keepaliveIntervalMs, keepaliveCountMax });
     });
     client.connect(config);
   });
+}
+
+async function lookUp(resolved: ResolvedHost, options: ConnectOptions, target: string, timeoutMs: number): Promise<string> {
+  const lookup = options.lookup ?? ((name: string) => systemLookup(name));
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('name lookup timed out'), { code: 'EAI_AGAIN' })), timeoutMs);
+  });
+  try {
+    return (await Promise.race([lookup(resolved.hostName), limit])).address;
+  } catch (error) {
+    throw classifyConnectError(error, resolved.alias, target, timeoutMs);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

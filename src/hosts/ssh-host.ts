@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
-import { collectChannel, interrupted, killChannel, protocolSignalName, watchExit } from './channel-run.js';
+import { randomBytes } from 'node:crypto';
+import { type ChannelKiller, KILL_GRACE_MS, collectChannel, interrupted, sendSignal, watchExit } from './channel-run.js';
 import { type ConnectOptions, type Connection, openConnection } from './connect.js';
 import { HostError } from './host-errors.js';
-import { quoteWords } from './quote.js';
+import { quoteWord, quoteWords } from './quote.js';
 import { Slots } from './slots.js';
 import { type ResolveOptions, type ResolvedHost, resolveSshHost } from './ssh-config.js';
 import { getViaCat, putViaCat } from './transfer.js';
@@ -23,6 +24,17 @@ export interface SshHostOptions extends ConnectOptions, ResolveOptions {
   /** Most channels open at once; sshd's MaxSessions defaults to 10. */
   maxChannels?: number;
 }
+
+/**
+ * Kills every process whose environment carries the command's marker: the program
+ * and whatever it started. sshd refuses signal requests in root sessions ("session
+ * signalling requires privilege separation"), so this second channel is what makes a
+ * timeout on a root login end the program. A fixed script; marker and signal are $1, $2.
+ */
+const SWEEP_SCRIPT =
+  'for p in /proc/[0-9]*; do ' +
+  'if tr "\\000" "\\n" < "$p/environ" 2>/dev/null | grep -qx "KVMFARM_CMD=$1"; then kill -s "$2" "${p#/proc/}" 2>/dev/null; fi; ' +
+  'done; exit 0';
 
 export interface SshHostEvents {
   /** The connection dropped without close() being called (keepalive timeout, reset). */
@@ -109,20 +121,21 @@ export class SshHost extends EventEmitter<SshHostEvents> implements Host {
   }
 
   async run(words: string[], options: RunOptions = { timeoutMs: DEFAULT_RUN_TIMEOUT_MS }): Promise<CmdResult> {
-    const command = quoteWords(words);
+    const { command, marker } = markCommand(words);
     const started = performance.now();
     if (options.signal?.aborted) throw interrupted(words, this.name);
     const release = await this.slots.acquire();
     try {
       const channel = await this.exec(command);
-      return await collectChannel(channel, words, this.name, options, started, () => this.failure);
+      const kill: ChannelKiller = (abandon) => this.kill(channel, marker, 'SIGKILL', abandon);
+      return await collectChannel(channel, words, this.name, options, started, () => this.failure, kill);
     } finally {
       release();
     }
   }
 
   async spawn(words: string[], options: SpawnOptions = {}): Promise<SpawnHandle> {
-    const command = quoteWords(words);
+    const { command, marker } = markCommand(words);
     const release = await this.slots.acquire();
     let channel: ClientChannel;
     try {
@@ -131,10 +144,11 @@ export class SshHost extends EventEmitter<SshHostEvents> implements Host {
       release();
       throw error;
     }
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => killChannel(channel), options.timeoutMs);
-    const onAbort = (): void => killChannel(channel);
+    const { exit, abandon } = watchExit(channel, () => this.failure);
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => this.kill(channel, marker, 'SIGKILL', abandon), options.timeoutMs);
+    const onAbort = (): void => this.kill(channel, marker, 'SIGKILL', abandon);
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const exited: Promise<ExitStatus> = watchExit(channel, () => this.failure)
+    const exited: Promise<ExitStatus> = exit
       .then(({ exitCode, signal }) => ({ exitCode, signal }))
       .finally(() => {
         release();
@@ -148,7 +162,7 @@ export class SshHost extends EventEmitter<SshHostEvents> implements Host {
       stdout: channel,
       stderr: channel.stderr,
       exited,
-      kill: (signal = 'SIGTERM') => channel.signal(protocolSignalName(signal)),
+      kill: (signal = 'SIGTERM') => this.kill(channel, marker, signal),
     };
   }
 
@@ -170,6 +184,27 @@ export class SshHost extends EventEmitter<SshHostEvents> implements Host {
     clearTimeout(timer);
   }
 
+  /**
+   * Signals a program by the protocol request (honoured for non-root logins) and by
+   * the marker sweep; with `abandon`, also closes the channel and stops waiting.
+   */
+  private kill(channel: ClientChannel, marker: string, signal: string, abandon?: () => void): void {
+    sendSignal(channel, signal);
+    if (!this.failure) {
+      const sweep = ['sh', '-c', SWEEP_SCRIPT, 'sh', marker, signal.replace(/^SIG/, '')].map(quoteWord).join(' ');
+      this.client.exec(sweep, (error, sweeper) => {
+        if (error) return;
+        sweeper.resume();
+        sweeper.stderr.resume();
+        sweeper.end();
+      });
+    }
+    if (abandon) {
+      setTimeout(() => channel.close(), KILL_GRACE_MS).unref();
+      setTimeout(abandon, 2 * KILL_GRACE_MS).unref();
+    }
+  }
+
   private exec(command: string): Promise<ClientChannel> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
@@ -179,4 +214,10 @@ export class SshHost extends EventEmitter<SshHostEvents> implements Host {
       });
     });
   }
+}
+
+/** Prefixes the quoted words with an environment marker unique to this command, so it can be found to be killed. */
+function markCommand(words: string[]): { command: string; marker: string } {
+  const marker = randomBytes(9).toString('hex');
+  return { command: `KVMFARM_CMD=${marker} ${quoteWords(words)}`, marker };
 }

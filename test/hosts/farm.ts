@@ -150,7 +150,7 @@ async function startHost(runId: string, dir: string, octet: number, index: numbe
     'UsePAM no',
     // The farm directory sits under world-writable /var/tmp, which StrictModes rejects.
     'StrictModes no',
-    'LogLevel VERBOSE',
+    process.env.KVMFARM_SSHD_DEBUG ? 'LogLevel DEBUG1' : 'LogLevel VERBOSE',
     'MaxSessions 20',
     'MaxStartups 50',
     'PrintMotd no',
