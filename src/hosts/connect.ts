@@ -113,7 +113,7 @@ async function lookUp(resolved: ResolvedHost, options: ConnectOptions, target: s
   try {
     return (await Promise.race([lookup(resolved.hostName), limit])).address;
   } catch (error) {
-    throw classifyConnectError(error, resolved.alias, target, timeoutMs);
+    throw classifyConnectError(error, resolved.alias, resolved.hostName, timeoutMs);
   } finally {
     clearTimeout(timer);
   }
