@@ -8,10 +8,13 @@
  * the one `sh -c` wrapper runs a constant script with its values as $1..$3.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
+import { DEFAULT_ROOT, PREFIX, VETH_PREFIX, ip, removeRun } from './farm-cleanup.js';
+
+export { cleanupStaleFarms } from './farm-cleanup.js';
 
 export interface FarmHostSpec {
   /** Host alias in the client config, and the hostname inside the host. */
@@ -69,15 +72,8 @@ export interface Farm {
   destroy(): Promise<void>;
 }
 
-const PREFIX = 'kvmfarm-';
-const VETH_PREFIX = 'kvmf';
-const DEFAULT_ROOT = '/var/tmp';
 const SSHD_READY_MS = 10_000;
 const WRAPPER = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && hostname "$1" && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
-
-async function ip(...words: string[]): Promise<string> {
-  return (await execa('ip', words)).stdout;
-}
 
 export async function createFarm(options: FarmOptions): Promise<Farm> {
   const root = options.root ?? DEFAULT_ROOT;
@@ -265,75 +261,4 @@ function makeFarm(runId: string, dir: string, hosts: FarmHost[]): Farm {
       await removeRun(runId, hosts.map((h) => h.sshd), dir);
     },
   };
-}
-
-/** Kills every process in the run's namespaces, deletes namespaces and veths, removes its directory. */
-async function removeRun(runId: string, children: ChildProcess[] = [], dir = join(DEFAULT_ROOT, `${PREFIX}${runId}`)): Promise<void> {
-  const exits = children.filter((c) => c.exitCode === null && c.signalCode === null)
-    .map((c) => new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 5_000);
-      c.once('exit', () => { clearTimeout(timer); resolve(); });
-    }));
-  const namespaces = (await ip('netns', 'list')).split('\n').map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith(`${PREFIX}${runId}-`));
-  for (const namespace of namespaces) {
-    const pids = (await execa('ip', ['netns', 'pids', namespace], { reject: false })).stdout.split('\n').filter(Boolean);
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await Promise.all(exits);
-  for (const namespace of namespaces) await execa('ip', ['netns', 'del', namespace], { reject: false });
-  for (const link of await farmLinks()) {
-    if (link.startsWith(`${VETH_PREFIX}${runId}`)) await execa('ip', ['link', 'del', link], { reject: false });
-  }
-  rmSync(dir, { recursive: true, force: true });
-}
-
-async function farmLinks(): Promise<string[]> {
-  return (await ip('-o', 'link', 'show')).split('\n')
-    .map((line) => /^\d+:\s+([^:@\s]+)/.exec(line)?.[1] ?? '')
-    .filter((name) => name.startsWith(VETH_PREFIX));
-}
-
-function ownerAlive(runId: string): boolean {
-  try {
-    const pid = Number(readFileSync(join(DEFAULT_ROOT, `${PREFIX}${runId}`, 'owner.pid'), 'utf8'));
-    if (pid === process.pid) return false;
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Removes what crashed test runs left: kvmfarm-* namespaces (and the sshd in
- * them), kvmf* veths and /var/tmp/kvmfarm-* directories, except those of a farm
- * whose owning process is still alive (another test file running now).
- */
-export async function cleanupStaleFarms(): Promise<string[]> {
-  const runs = new Set<string>();
-  for (const line of (await ip('netns', 'list')).split('\n')) {
-    const match = new RegExp(`^${PREFIX}([a-z0-9]{4})-\\d+`).exec(line);
-    if (match) runs.add(match[1]!);
-  }
-  for (const link of await farmLinks()) {
-    const match = new RegExp(`^${VETH_PREFIX}([a-z0-9]{4})[hg]\\d+$`).exec(link);
-    if (match) runs.add(match[1]!);
-  }
-  if (existsSync(DEFAULT_ROOT)) {
-    for (const name of readdirSync(DEFAULT_ROOT)) {
-      const match = new RegExp(`^${PREFIX}([a-z0-9]{4})$`).exec(name);
-      if (match) runs.add(match[1]!);
-    }
-  }
-  const removed = [...runs].filter((runId) => !ownerAlive(runId));
-  for (const runId of removed) await removeRun(runId);
-  return removed;
 }
