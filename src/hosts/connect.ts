@@ -95,6 +95,9 @@ export async function openConnection(resolved: ResolvedHost, options: ConnectOpt
     client.once('ready', () => {
       clearTimeout(guard);
       client.removeListener('error', fail);
+      // An 'error' with no listener would crash the process: a jump host has no other
+      // listener, and its loss reaches the target as the target's own 'close'.
+      client.on('error', () => {});
       client.removeAllListeners('close');
       // Each command is a few small packets each way; Nagle plus delayed ACKs would add ~40 ms to it.
       client.setNoDelay(true);
