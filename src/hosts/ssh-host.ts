@@ -1,7 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
-import { randomBytes } from 'node:crypto';
 import { type ChannelKiller, KILL_GRACE_MS, collectChannel, interrupted, sendSignal, watchExit } from './channel-run.js';
 import { type ConnectOptions, type Connection, openConnection } from './connect.js';
 import { HostError } from './host-errors.js';
