@@ -4,7 +4,7 @@ import { buildKernels, type KernelBuildResult } from '../build/index.js';
 import { resolveKernelTree } from '../build/kernel-tree.js';
 import { readBzImageBanner } from '../build/kernel-banner.js';
 import { allBatches } from '../plan/plan.js';
-import { probeAccel } from '../qemu/index.js';
+import { probeAccel, type BuiltQemuCommand } from '../qemu/index.js';
 import { countVerdicts, runExitCode } from '../report/totals.js';
 import type { InstanceResult, RunSummary } from '../report/types.js';
 import { writeReports } from '../report/write.js';
@@ -94,23 +94,24 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
   });
 
   // qemu-cmd for every instance with a kernel: the exact command, rerunnable by hand or by kvm-again.
-  const commands = new Map<string, Awaited<ReturnType<typeof writeQemuCmd>>>();
+  const commands = new Map<string, BuiltQemuCommand>();
   for (const batch of batches) {
     for (const instance of batch.instances) {
       const build = buildOf.get(instance.id)!;
       if (!build.kernelImage) continue;
-      const written = await writeQemuCmd({
+      const written = writeQemuCmd({
         instance,
         suite: prepared.suite,
+        cfcommon: prepared.library.cfcommon,
         dir: path.join(runDir, instance.id),
         kernelImage: build.kernelImage,
-        ...(build.initramfs ? { initramfs: build.initramfs } : {}),
         allottedCpus: prepared.cpus,
         options,
-        accel: accel?.accel ?? 'tcg',
+        // A --buildonly qemu-cmd names the accelerator the user asked for; kvm-again probes again.
+        accel: accel?.accel ?? (options.accel === 'kvm' ? 'kvm' : 'tcg'),
       });
       commands.set(instance.id, written);
-      if (written.warning) results.get(instance.id)!.warnings.push(written.warning);
+      results.get(instance.id)!.warnings.push(...written.warnings);
     }
   }
 

@@ -36,6 +36,8 @@ export const INSTANCE_FILES = {
   builtKernel: 'builtkernel',
   buildonly: 'buildonly',
   verdict: 'verdict.json',
+  /** The guest's run record (exit, signal, hung, token), which kvm-recheck judges again. */
+  guest: 'guest.json',
 } as const;
 
 /** `res/2026.11.21-10.52.56`: sortable, and the name kvm.sh gives a run. */

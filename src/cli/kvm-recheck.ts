@@ -1,0 +1,27 @@
+import { recheckRun } from '../run/recheck.js';
+import { EXIT, reportError, usageError } from './errors.js';
+import type { Io } from './kvm-run.js';
+import { printSummary } from './print-summary.js';
+
+const stdio: Io = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** kvm-recheck RUNDIR...: judge finished runs again from their console logs. */
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  try {
+    if (argv.length === 0 || argv.some((a) => a.startsWith('-'))) {
+      throw usageError(argv.length === 0 ? 'usage: kvm-recheck RUNDIR [RUNDIR...]' : `unknown option "${argv.find((a) => a.startsWith('-'))}"; usage: kvm-recheck RUNDIR [RUNDIR...]`);
+    }
+    let status: number = EXIT.ok;
+    for (const dir of argv) {
+      const summary = await recheckRun(dir);
+      printSummary(summary, io.out);
+      status = Math.max(status, summary.exitCode === EXIT.interrupted ? EXIT.failures : summary.exitCode);
+    }
+    return status;
+  } catch (error) {
+    return reportError('kvm-recheck', error, io.err);
+  }
+}

@@ -1,0 +1,91 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { KernelBanner } from '../build/kernel-banner.js';
+import type { Batch } from '../plan/types.js';
+import { runBatch, type BuiltQemuCommand } from '../qemu/index.js';
+import type { Accel } from '../qemu/types.js';
+import type { InstanceResult } from '../report/types.js';
+import { RUN_FILES } from '../rundir/layout.js';
+import type { TortureSuite } from '../scenarios/suites.js';
+import { judgeGuest } from './judge-instance.js';
+import type { RunOptions } from './options.js';
+
+export interface BootBatchesInput {
+  runDir: string;
+  batches: Batch[];
+  /** The qemu command of each instance that has a kernel. */
+  commands: Map<string, BuiltQemuCommand>;
+  banners: Map<string, KernelBanner | undefined>;
+  results: Map<string, InstanceResult>;
+  suite: TortureSuite;
+  options: Pick<RunOptions, 'durationSeconds' | 'shutdownGraceSeconds' | 'bootTimeoutSeconds'>;
+  accel: Accel;
+  say: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs the batches one after another, every guest of a batch at once, judging each
+ * guest as it ends. A STOP file or an abort ends the running guests and skips the
+ * remaining batches. Returns whether the run was interrupted.
+ */
+export async function bootBatches(input: BootBatchesInput): Promise<boolean> {
+  const { runDir, say } = input;
+  const stopFile = path.join(runDir, RUN_FILES.stop);
+  let stopped = false;
+  for (const [index, batch] of input.batches.entries()) {
+    const runnable = batch.instances.filter((x) => input.commands.has(x.id));
+    if (input.signal?.aborted || existsSync(stopFile)) {
+      stopped = true;
+      for (const x of runnable) {
+        input.results.get(x.id)!.verdict = {
+          instance: x.id,
+          kind: 'infra-error',
+          reasons: [input.signal?.aborted ? 'not run: the run was interrupted' : 'not run: STOP file'],
+          quoted: [],
+        };
+      }
+      continue;
+    }
+    if (runnable.length === 0) continue;
+    say(`Start batch ${index + 1}: ${runnable.map((x) => x.id).join(' ')}`);
+    const judged: Promise<void>[] = [];
+    await runBatch(
+      runnable.map((x) => ({
+        instance: x.id,
+        command: input.commands.get(x.id)!,
+        dir: path.join(runDir, x.id),
+        durationSeconds: input.options.durationSeconds,
+        shutdownGraceSeconds: input.options.shutdownGraceSeconds,
+        bootTimeoutSeconds: input.options.bootTimeoutSeconds,
+        stopFile,
+        writeQemuCmd: false,
+      })),
+      {
+        ...(input.signal ? { signal: input.signal } : {}),
+        onGuestEnd: (guest) => {
+          const result = input.results.get(guest.instance)!;
+          result.guest = guest;
+          result.host = guest.host;
+          const banner = input.banners.get(guest.instance);
+          judged.push(
+            judgeGuest({
+              dir: path.join(runDir, guest.instance),
+              guest,
+              suite: input.suite,
+              ...(banner ? { banner } : {}),
+              durationSeconds: input.options.durationSeconds,
+            }).then((verdict) => {
+              result.verdict = verdict;
+              say(`${guest.instance}: ${verdict.kind}${verdict.reasons.length ? ` (${verdict.reasons.join('; ')})` : ''}`);
+            }),
+          );
+        },
+      },
+    );
+    await Promise.all(judged);
+    say(`End batch ${index + 1}`);
+    if (input.signal?.aborted) stopped = true;
+  }
+  return stopped || (input.signal?.aborted ?? false);
+}

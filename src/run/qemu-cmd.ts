@@ -1,0 +1,53 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildQemuCommand, formatQemuCmdFile, type BuiltQemuCommand } from '../qemu/index.js';
+import type { Accel } from '../qemu/types.js';
+import { INSTANCE_FILES } from '../rundir/layout.js';
+import { mergeSettings } from '../scenarios/fragment.js';
+import type { TortureSuite } from '../scenarios/suites.js';
+import type { KconfigSetting, ScenarioInstance } from '../scenarios/types.js';
+import type { RunOptions } from './options.js';
+
+export interface WriteQemuCmdInput {
+  instance: ScenarioInstance;
+  suite: TortureSuite;
+  cfcommon: KconfigSetting[];
+  /** The instance's directory in the run directory. */
+  dir: string;
+  kernelImage: string;
+  /** CPUs the batch gives a guest at most. */
+  allottedCpus: number;
+  options: Pick<RunOptions, 'durationSeconds' | 'shutdownGraceSeconds' | 'memory' | 'bootArgs' | 'qemuArgs' | 'qemuCmd' | 'kconfig'>;
+  accel: Accel;
+}
+
+/**
+ * Builds the guest's exact qemu command (fresh boot token included) and writes it to
+ * the instance's qemu-cmd, rerunnable by hand and by kvm-again.
+ */
+export function writeQemuCmd(input: WriteQemuCmdInput): BuiltQemuCommand {
+  const { instance, options } = input;
+  const settings = mergeSettings(input.cfcommon, instance.scenario.settings, options.kconfig);
+  const command = buildQemuCommand({
+    accel: input.accel,
+    kernel: input.kernelImage,
+    consoleLog: path.join(input.dir, INSTANCE_FILES.consoleLog),
+    cpus: instance.cpus,
+    allottedCpus: input.allottedCpus,
+    memory: options.memory,
+    seconds: options.durationSeconds,
+    shutdownGraceSeconds: options.shutdownGraceSeconds,
+    scenarioBootArgs: instance.scenario.bootArgs,
+    bootArgs: options.bootArgs,
+    suite: input.suite,
+    // rcutorture adds the suite's CPU-hotplug parameters when the fragment enables hotplug.
+    hotplugCpu: settings.get('CONFIG_HOTPLUG_CPU')?.value === 'y',
+    qemuArgs: options.qemuArgs,
+    ...(options.qemuCmd ? { qemuCmd: options.qemuCmd } : {}),
+  });
+  writeFileSync(path.join(input.dir, INSTANCE_FILES.qemuCmd), formatQemuCmdFile(command));
+  if (command.warnings.length > 0) {
+    writeFileSync(path.join(input.dir, INSTANCE_FILES.warnings), `${command.warnings.join('\n')}\n`, { flag: 'a' });
+  }
+  return command;
+}
