@@ -1,8 +1,29 @@
+/**
+ * The build stage, start to end. Decisions worth knowing:
+ *
+ * - Out of tree only: every configuration and build is `make -C <tree> O=<dir>`, so the
+ *   source tree is never written (a tree with its own .config is refused, as kbuild would).
+ * - Configuration runs in a scratch O= directory: base target, settings put in, `make
+ *   olddefconfig`. The resulting .config is memoized by its inputs, so an unchanged
+ *   scenario costs no kconfig run next time.
+ * - Cache root (`$KVM_FARM_CACHE` or ~/.cache/kvm-farm) holds build/objects/<hash> (one
+ *   make O= directory per tree and effective config), build/kernels/<cache key> (finished
+ *   kernels, moved in by rename), build/initramfs, build/config-memo, build/tree-ids.
+ * - The cache key covers tree identity, .config text, the user's make arguments, compiler
+ *   version, arch and the initramfs content; ccache and -j are left out.
+ * - The initramfs is built into the kernel with CONFIG_INITRAMFS_SOURCE, as rcutorture
+ *   does, so bzImage alone boots and a run directory needs nothing else. Its path is
+ *   still reported (it also works as qemu's -initrd).
+ * - Without trustMake a reused build directory is `make clean`ed first, as rcutorture
+ *   does; since each directory only ever sees one .config, trustMake is safe to use and
+ *   makes rebuilds after a source edit incremental.
+ * - Builds run one at a time, each with -j<jobs>: parallel builds were not measured.
+ */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KvmFarmError } from '../util/errors.js';
-import { buildDirKey, cacheKey, configMemoKey } from './cache-key.js';
+import { cacheKey, configMemoKey } from './cache-key.js';
 import {
   checkConfig,
   configLayers,
@@ -113,15 +134,17 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
       for (const p of group) await writeFragmentFiles(p);
 
       report({ phase: 'configure' });
-      const configured = await configure({
-        kernelDir: tree.dir,
-        scratchDir,
-        defconfig: group[0]!.defconfig,
-        settings: group[0]!.settings,
-        makeArgs: toolchain.makeArgs,
-        memoFile: path.join(layout.configMemo, `${memoKey}.config`),
-        signal: options.signal,
-      });
+      const configured = options.signal?.aborted
+        ? { ok: false as const, reason: 'the build was interrupted', quoted: [] }
+        : await configure({
+            kernelDir: tree.dir,
+            scratchDir,
+            defconfig: group[0]!.defconfig,
+            settings: group[0]!.settings,
+            makeArgs: toolchain.makeArgs,
+            memoFile: path.join(layout.configMemo, `${memoKey}.config`),
+            signal: options.signal,
+          });
 
       report({ phase: 'check' });
       let key = '';
@@ -166,12 +189,7 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
             outcome = { ok: true, meta, status: 'cached' };
           } else {
             report({ phase: 'make' });
-            let lastReport = 0;
-            outcome = await compileKernel(context, key, configured.dotConfig, (line) => {
-              if (Date.now() - lastReport < 1000 || !/^ {2}[A-Z]/.test(line)) return;
-              lastReport = Date.now();
-              report({ phase: 'make', detail: line });
-            });
+            outcome = await compileKernel(context, key, configured.dotConfig, (line) => report({ phase: 'make', detail: line }));
           }
         }
         outcomes.set(key, outcome);

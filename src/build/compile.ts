@@ -31,7 +31,7 @@ export async function compileKernel(
   context: CompileContext,
   key: string,
   dotConfig: string,
-  onLine: (line: string) => void,
+  onProgress: (line: string) => void,
 ): Promise<CompileOutcome> {
   const { layout, toolchain } = context;
   const objDir = path.join(layout.objects, buildDirKey(context.tree.dir, dotConfig, toolchain.keyArgs, toolchain.arch).slice(0, 32));
@@ -39,8 +39,15 @@ export async function compileKernel(
     const reused = existsSync(path.join(objDir, 'Makefile'));
     await mkdir(objDir, { recursive: true });
     const temp = await makeTempDir(layout, 'entry');
-    const make = (args: string[], logFile: string, lines?: (line: string) => void) =>
-      runMake({ kernelDir: context.tree.dir, buildDir: objDir, args: [...toolchain.makeArgs, ...args], logFile, onLine: lines, signal: context.signal });
+    const make = (args: string[], logFile: string, progress?: (line: string) => void) =>
+      runMake({
+        kernelDir: context.tree.dir,
+        buildDir: objDir,
+        args: [...toolchain.makeArgs, ...args],
+        logFile,
+        signal: context.signal,
+        ...(progress ? { onProgress: progress } : {}),
+      });
     if (reused && !context.trustMake) {
       // As rcutorture does without --trust-make: objects from an earlier build are not trusted.
       await make(['clean'], path.join(temp, 'Make.clean.out'));
@@ -50,7 +57,7 @@ export async function compileKernel(
       await writeFile(configFile, dotConfig);
     }
     const makeOut = path.join(temp, ENTRY_FILES.makeOut);
-    const run = await make([`-j${context.jobs}`], makeOut, onLine);
+    const run = await make([`-j${context.jobs}`], makeOut, onProgress);
     const problems = pickBuildProblems(await readFile(makeOut, 'utf8'));
     const judged = judgeBuild(run.exitCode, problems);
     const failure = (reason: string, quoted: string[]) => ({

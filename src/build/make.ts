@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import os from 'node:os';
 import { execa } from 'execa';
 import { KvmFarmError } from '../util/errors.js';
@@ -73,37 +73,59 @@ export interface RunMakeOptions {
   buildDir: string;
   /** Words after `make -C <tree> O=<dir>`. */
   args: string[];
-  /** File that receives stdout and stderr, interleaved. */
+  /** File that receives stdout and stderr through one descriptor, so their lines keep make's order. */
   logFile: string;
-  /** Called with each complete line of output. */
-  onLine?: (line: string) => void;
+  /** Called about once a second with the latest kbuild progress line (`  CC      init/main.o`). */
+  onProgress?: (line: string) => void;
   signal?: AbortSignal;
 }
+
+const PROGRESS = /^ {2}[A-Z][A-Z0-9_]* +\S/;
 
 /** Runs make in `buildDir` for `kernelDir`, sending all output to `logFile`. Never throws for make's failure. */
 export async function runMake(options: RunMakeOptions): Promise<MakeRun> {
   const started = Date.now();
-  const log = createWriteStream(options.logFile);
-  const subprocess = execa('make', ['-C', options.kernelDir, `O=${options.buildDir}`, ...options.args], {
-    reject: false,
-    buffer: false,
-    stdin: 'ignore',
-    cancelSignal: options.signal,
-    // A make above us (kvm-farm started from a Makefile) must not lend us its jobserver.
-    env: { MAKEFLAGS: '', MFLAGS: '', MAKELEVEL: '' },
-  });
-  let partial = '';
-  const onData = (chunk: Buffer) => {
-    log.write(chunk);
-    if (!options.onLine) return;
-    const lines = (partial + chunk.toString('utf8')).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) options.onLine(line);
+  const log = await open(options.logFile, 'w');
+  let timer: NodeJS.Timeout | undefined;
+  let lastSent = '';
+  const poll = async () => {
+    const line = await latestProgressLine(options.logFile);
+    if (line !== undefined && line !== lastSent) {
+      lastSent = line;
+      options.onProgress?.(line);
+    }
   };
-  subprocess.stdout?.on('data', onData);
-  subprocess.stderr?.on('data', onData);
-  const result = await subprocess;
-  if (partial !== '') options.onLine?.(partial);
-  await new Promise<void>((resolve, reject) => log.end((error?: Error | null) => (error ? reject(error) : resolve())));
-  return { exitCode: result.exitCode, aborted: result.isCanceled, durationMs: Date.now() - started };
+  try {
+    if (options.onProgress) timer = setInterval(() => void poll().catch(() => undefined), 1000);
+    // execa's option types take a file descriptor only as a literal number type.
+    const fd = log.fd as 3;
+    const result = await execa('make', ['-C', options.kernelDir, `O=${options.buildDir}`, ...options.args], {
+      reject: false,
+      stdin: 'ignore',
+      stdout: fd,
+      stderr: fd,
+      cancelSignal: options.signal,
+      // A make above us (kvm-farm started from a Makefile) must not lend us its jobserver.
+      env: { MAKEFLAGS: '', MFLAGS: '', MAKELEVEL: '' },
+    });
+    return { exitCode: result.exitCode, aborted: result.isCanceled, durationMs: Date.now() - started };
+  } finally {
+    if (timer) clearInterval(timer);
+    await log.close();
+  }
+}
+
+/** The last progress line among the final 4 KiB of a growing log. */
+async function latestProgressLine(file: string): Promise<string | undefined> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, 4096);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    const lines = buffer.toString('utf8').split('\n').slice(1, -1);
+    return lines.reverse().find((line) => PROGRESS.test(line));
+  } finally {
+    await handle.close();
+  }
 }

@@ -14,13 +14,14 @@ export const MAX_QUOTED = 20;
 const ERROR = /error:|\bError \d+|\bStop\.|undefined reference to/;
 const MAKE_ERROR = /^make(\[\d+\])?: \*\*\* /;
 const KBUILD_PROGRESS = /^ {2}[A-Z0-9_]+ +\S/;
+const EXPLAIN_WINDOW = 5;
 const MAKE_CHATTER = /^make(\[\d+\])?: (\*\*\* |Entering directory|Leaving directory|Nothing to be done)/;
 
 /**
  * Picks the error and warning lines from Make.out, as kvm-build.sh and parse-build.sh
  * grep for them. For a make error that no compiler message explains (a recipe that
- * printed its reason and exited 1), the line just before it is kept too: it is usually
- * the reason.
+ * printed its reason and exited 1), the nearest line before it that is not build
+ * progress is kept too: it is usually the reason.
  */
 export function pickBuildProblems(makeOut: string): BuildProblems {
   const lines = makeOut.split('\n');
@@ -28,11 +29,14 @@ export function pickBuildProblems(makeOut: string): BuildProblems {
   lines.forEach((line, i) => {
     if (!ERROR.test(line)) return;
     picked.add(i);
-    if (MAKE_ERROR.test(line) && i > 0) {
-      const before = lines[i - 1]!;
-      if (before.trim() !== '' && !KBUILD_PROGRESS.test(before) && !MAKE_CHATTER.test(before)) {
-        picked.add(i - 1);
-      }
+    if (!MAKE_ERROR.test(line)) return;
+    // With -jN other jobs' progress lines can land between a recipe's message and make's
+    // error line: look a few lines back, past progress and make's own chatter.
+    for (let j = i - 1; j >= Math.max(0, i - EXPLAIN_WINDOW); j--) {
+      const before = lines[j]!;
+      if (before.trim() === '' || KBUILD_PROGRESS.test(before) || MAKE_CHATTER.test(before)) continue;
+      picked.add(j);
+      break;
     }
   });
   const errors = [...picked].sort((a, b) => a - b).map((i) => lines[i]!);

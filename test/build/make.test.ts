@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveToolchain } from '../../src/build/make.js';
+import { resolveToolchain, runMake } from '../../src/build/make.js';
 
 const savedPath = process.env.PATH;
 afterEach(() => {
@@ -42,5 +42,22 @@ describe('resolveToolchain', () => {
 
   it('names a compiler that does not run', async () => {
     await expect(resolveToolchain(['CC=kvmfarm-no-such-cc'], 'off')).rejects.toMatchObject({ code: 'KVMFARM_BUILD_SETUP', message: expect.stringContaining('kvmfarm-no-such-cc') });
+  });
+});
+
+describe('runMake', () => {
+  it('keeps stdout and stderr in make\'s order in one log, passes O=, and returns the exit code', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-make-'));
+    try {
+      const steps = Array.from({ length: 20 }, (_, i) => (i % 2 ? `\t@echo out${i}` : `\t@echo err${i} >&2`)).join('\n');
+      writeFileSync(path.join(dir, 'Makefile'), `all:\n\t@echo "O is $(O)"\n${steps}\n\t@exit 3\n`);
+      const logFile = path.join(dir, 'Make.out');
+      const run = await runMake({ kernelDir: dir, buildDir: '/some/objdir', args: [], logFile });
+      expect(run.exitCode).toBe(2);
+      const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => /^(O is|out|err)/.test(l));
+      expect(lines).toEqual(['O is /some/objdir', ...Array.from({ length: 20 }, (_, i) => (i % 2 ? `out${i}` : `err${i}`))]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -76,3 +76,17 @@ describe('judgeBuild', () => {
     expect(judgeBuild(2, pickBuildProblems(many)).quoted).toHaveLength(MAX_QUOTED);
   });
 });
+
+describe('pickBuildProblems with -j output', () => {
+  it('finds the explaining line past other jobs\' progress lines', () => {
+    const p = pickBuildProblems(
+      [
+        '"6.1.0-x" exceeds 64 characters',
+        '  HOSTCC  scripts/a.o',
+        '  HOSTLD  arch/x86/tools/relocs',
+        'make[1]: *** [/src/Makefile:1401: include/generated/utsrelease.h] Error 1',
+      ].join('\n'),
+    );
+    expect(p.errors[0]).toBe('"6.1.0-x" exceeds 64 characters');
+  });
+});
