@@ -1,20 +1,7 @@
 import { KvmFarmError } from '../util/errors.js';
 
-const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/**
- * One word as POSIX sh reads it back unchanged: bare when it holds only safe
- * characters, otherwise single-quoted with each `'` written as `'\''`. Newlines stay
- * literal inside the quotes, which sh accepts.
- */
-export function quoteWord(word: string): string {
-  if (SAFE_WORD.test(word)) return word;
-  return `'${word.replaceAll("'", "'\\''")}'`;
-}
-
-export function quoteWords(words: readonly string[]): string {
-  return words.map(quoteWord).join(' ');
-}
+// One quoting helper for every command kvm-farm writes or sends: the hosts layer's.
+export { quoteWord, quoteWords } from '../hosts/quote.js';
 
 export interface ShellLine {
   words: string[];

@@ -59,7 +59,9 @@ describe('qemu-cmd file', () => {
     const line = formatQemuCmdFile({ argv: words, settings: {} }).replace(/\n$/, '');
     const out = execFileSync('sh', ['-c', `${line}`], { encoding: 'utf8' });
     expect(out).toBe(HOSTILE.map((w) => `${w}\n`).join(''));
-    expect(quoteWord('plain-word_1.2:3,4=5')).toBe('plain-word_1.2:3,4=5');
+    expect(quoteWord('plain-word_1.2:3,4')).toBe('plain-word_1.2:3,4');
+    // A leading A=b word would be an assignment to sh, so words with = are quoted.
+    expect(quoteWord('a=5')).toBe("'a=5'");
   });
 
   it('reads rcutorture-written settings lines', () => {

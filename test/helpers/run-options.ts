@@ -1,0 +1,26 @@
+import type { RunOptions } from '../../src/run/options.js';
+
+/** Options for a real run of kvm-farm's small scenarios, as a test would type them. */
+export function smallRunOptions(kernelDir: string, results: string, over: Partial<RunOptions> = {}): RunOptions {
+  return {
+    torture: 'rcu',
+    kconfig: [],
+    bootArgs: [],
+    durationSeconds: 30,
+    kernelDir,
+    defconfig: 'defconfig',
+    kasan: false,
+    kcsan: false,
+    kmakeArgs: [],
+    trustMake: false,
+    ccache: 'auto',
+    results,
+    buildonly: false,
+    memory: '512M',
+    qemuArgs: [],
+    shutdownGraceSeconds: 60,
+    bootTimeoutSeconds: 60,
+    accel: 'tcg',
+    ...over,
+  };
+}

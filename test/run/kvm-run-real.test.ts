@@ -1,0 +1,95 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseQemuCmdFile, runGuest } from '../../src/qemu/index.js';
+import { readBzImageBanner } from '../../src/build/kernel-banner.js';
+import { getSuite } from '../../src/scenarios/suites.js';
+import { judgeGuest } from '../../src/run/judge-instance.js';
+import { runKvm } from '../../src/run/kvm-run.js';
+import { testKernelTree } from '../helpers/kernel-tree.js';
+import { smallRunOptions } from '../helpers/run-options.js';
+
+const tree = testKernelTree();
+const results = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-run-'));
+afterAll(() => rmSync(results, { recursive: true, force: true }));
+const MINUTES = 60_000;
+
+describe.skipIf(!tree)('kvm-run on real kernels under TCG', () => {
+  it('builds two small scenarios (--buildonly): kernels and qemu-cmd in the run directory, nothing booted', async () => {
+    const summary = await runKvm(smallRunOptions(tree!, results, { configs: 'TREE02C-SMALL UP01-SMALL', buildonly: true, datestamp: 'buildonly' }));
+    expect(summary.exitCode).toBe(0);
+    for (const id of ['TREE02C-SMALL', 'UP01-SMALL']) {
+      const dir = path.join(summary.runDir, id);
+      expect(statSync(path.join(dir, 'bzImage')).size).toBeGreaterThan(500_000);
+      expect(existsSync(path.join(dir, 'vmlinux'))).toBe(true);
+      expect(existsSync(path.join(dir, '.config'))).toBe(true);
+      expect(existsSync(path.join(dir, 'buildonly'))).toBe(true);
+      expect(existsSync(path.join(dir, 'console.log'))).toBe(false);
+      const cmd = parseQemuCmdFile(readFileSync(path.join(dir, 'qemu-cmd'), 'utf8'));
+      expect(cmd.settings.seconds).toBe('30');
+    }
+    expect(existsSync(path.join(summary.runDir, 'buildonly'))).toBe(true);
+    expect(summary.instances.every((x) => x.verdict === undefined)).toBe(true);
+    // Same inputs again: no compile.
+    const again = await runKvm(smallRunOptions(tree!, results, { configs: 'TREE02C-SMALL UP01-SMALL', buildonly: true, datestamp: 'buildonly-2' }));
+    expect(again.instances.map((x) => x.kernel.source)).toEqual(['cached', 'cached']);
+  }, 40 * MINUTES);
+
+  it('passes two healthy scenarios with grace periods and fails the busted one, quoting its "!!!" lines', async () => {
+    const summary = await runKvm(
+      smallRunOptions(tree!, results, { configs: 'TREE02C-SMALL UP01-SMALL BUSTED01-SMALL', cpus: 3, datestamp: 'boot' }),
+    );
+    const byId = Object.fromEntries(summary.instances.map((x) => [x.instance, x]));
+    for (const id of ['TREE02C-SMALL', 'UP01-SMALL']) {
+      expect(byId[id]!.verdict?.kind, `${id}: ${byId[id]!.verdict?.reasons.join('; ')}`).toBe('pass');
+      expect(byId[id]!.verdict!.gracePeriods).toBeGreaterThan(0);
+      expect(byId[id]!.guest!.durationMs).toBeGreaterThan(30_000);
+      expect(readFileSync(path.join(summary.runDir, id, 'qemu-retval'), 'utf8').trim()).toBe('0');
+    }
+    const busted = byId['BUSTED01-SMALL']!.verdict!;
+    expect(busted.kind).toBe('fail');
+    expect(busted.quoted.some((line) => line.includes('!!!'))).toBe(true);
+    expect(busted.quoted.length).toBeLessThanOrEqual(20);
+    expect(summary.exitCode).toBe(1);
+    const json = JSON.parse(readFileSync(path.join(summary.runDir, 'summary.json'), 'utf8'));
+    expect(json.instances.map((x: { verdict: { kind: string } }) => x.verdict.kind)).toEqual(['pass', 'fail', 'pass']);
+    const junit = readFileSync(path.join(summary.runDir, 'junit.xml'), 'utf8');
+    expect(junit).toContain('<failure type="fail"');
+    expect(junit.match(/<testcase /g)?.length).toBe(3);
+  }, 40 * MINUTES);
+
+  it('judges a guest that boots another build of the kernel wrong-kernel', async () => {
+    const built = path.join(results, 'buildonly');
+    const dir = path.join(built, 'TREE02C-SMALL');
+    const other = path.join(built, 'UP01-SMALL', 'bzImage');
+    const command = parseQemuCmdFile(readFileSync(path.join(dir, 'qemu-cmd'), 'utf8'));
+    const swapped = mkdtempSync(path.join(results, 'swap-'));
+    command.argv = command.argv.map((w, i) => (command.argv[i - 1] === '-kernel' ? other : w.startsWith('file:') ? `file:${swapped}/console.log` : w));
+    command.argv = command.argv.map((w) => w.replace(/shutdown_secs=\d+/, 'shutdown_secs=5'));
+    const guest = await runGuest({ instance: 'TREE02C-SMALL', command, dir: swapped, durationSeconds: 5, shutdownGraceSeconds: 60, bootTimeoutSeconds: 60 });
+    const verdict = await judgeGuest({
+      dir: swapped,
+      guest,
+      suite: getSuite('rcu'),
+      banner: (await readBzImageBanner(path.join(dir, 'bzImage')))!,
+      durationSeconds: 5,
+    });
+    expect(verdict.kind).toBe('wrong-kernel');
+    expect(verdict.reasons.join(' ')).toMatch(/another build/);
+  }, 10 * MINUTES);
+
+  it('judges a guest that never prints no-boot within its limit, and a KVM guest on this machine too', async () => {
+    const started = Date.now();
+    const silent = await runKvm(
+      smallRunOptions(tree!, results, { configs: 'UP01-SMALL', bootArgs: ['loglevel=0'], bootTimeoutSeconds: 20, datestamp: 'silent' }),
+    );
+    expect(silent.instances[0]!.verdict?.kind).toBe('no-boot');
+    expect(silent.instances[0]!.guest!.noOutput).toBe(true);
+    expect(Date.now() - started).toBeLessThan(3 * MINUTES);
+
+    const kvm = await runKvm(smallRunOptions(tree!, results, { configs: 'UP01-SMALL', accel: 'kvm', bootTimeoutSeconds: 20, datestamp: 'kvm' }));
+    expect(['no-boot', 'infra-error']).toContain(kvm.instances[0]!.verdict?.kind);
+    expect(kvm.accel).toBe('kvm');
+  }, 20 * MINUTES);
+});
