@@ -1,0 +1,33 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+
+/**
+ * `npm run bench`: every benchmark, each in its own node process so one's memory
+ * and warm-up never colour another's figures. `npm run bench -- analyze` runs one.
+ */
+const BENCHES = [
+  ['analyze', 'console analysis throughput and peak memory'],
+  ['build', 'cold kernel build against a cached rebuild'],
+  ['again', 'preparing a 20-instance kvm-again rerun per link mode'],
+  ['remote', 'shipping, batch hand-off and makespan on namespace hosts'],
+] as const;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const only = process.argv.slice(2);
+let failed = 0;
+for (const [name, what] of BENCHES) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  const file = path.join(here, `${name}-bench.js`);
+  if (!existsSync(file)) {
+    console.log(`== ${name}: not built (${file} missing)`);
+    continue;
+  }
+  console.log(`== ${name}: ${what}`);
+  const started = Date.now();
+  const result = await execa('node', [file], { stdio: 'inherit', reject: false, timeout: 60 * 60_000 });
+  console.log(`== ${name}: ${result.exitCode === 0 ? 'done' : `FAILED (exit ${result.exitCode ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (result.exitCode !== 0) failed++;
+}
+process.exitCode = failed === 0 ? 0 : 1;
