@@ -222,6 +222,11 @@ async function writeFragmentFiles(p: PlannedInstance): Promise<void> {
   await mkdir(p.instance.outDir, { recursive: true });
   await writeFile(path.join(p.instance.outDir, 'ConfigFragment'), formatConfigFragment(p.settings));
   await writeFile(path.join(p.instance.outDir, 'ConfigFragment.input'), p.fragmentInput);
+  // The kernel's kvm-recheck.sh finds a run's scenario directories by this file.
+  await writeFile(
+    path.join(p.instance.outDir, 'Make.defconfig.out'),
+    `make ${p.defconfig}, then ConfigFragment, then make olddefconfig (kvm-farm keeps kconfig's output in its config cache)\n`,
+  );
 }
 
 /** Links a cache entry's files into the instance directory, or leaves the failed build's Make.out and .config there. */

@@ -28,6 +28,8 @@ export const INSTANCE_FILES = {
   qemuOutput: 'qemu-output',
   warnings: 'Warnings',
   configFragment: 'ConfigFragment',
+  /** Marks a scenario directory for the kernel's kvm-recheck.sh. */
+  makeDefconfigOut: 'Make.defconfig.out',
   makeOut: 'Make.out',
   dotConfig: '.config',
   bzImage: 'bzImage',

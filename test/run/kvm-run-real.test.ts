@@ -1,12 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseQemuCmdFile, runGuest } from '../../src/qemu/index.js';
 import { readBzImageBanner } from '../../src/build/kernel-banner.js';
 import { getSuite } from '../../src/scenarios/suites.js';
 import { judgeGuest } from '../../src/run/judge-instance.js';
 import { runKvm } from '../../src/run/kvm-run.js';
+import { recheckRun } from '../../src/run/recheck.js';
 import { testKernelTree } from '../helpers/kernel-tree.js';
 import { smallRunOptions } from '../helpers/run-options.js';
 
@@ -92,4 +94,25 @@ describe.skipIf(!tree)('kvm-run on real kernels under TCG', () => {
     expect(['no-boot', 'infra-error']).toContain(kvm.instances[0]!.verdict?.kind);
     expect(kvm.accel).toBe('kvm');
   }, 20 * MINUTES);
+});
+
+describe.skipIf(!tree)("the kernel's own kvm-recheck.sh on a kvm-farm run", () => {
+  it('reaches the same pass/fail per scenario as kvm-recheck', async () => {
+    const original = path.join(results, 'boot');
+    expect(existsSync(path.join(original, 'summary.json')), 'the boot test above must have run').toBe(true);
+    // kvm-recheck.sh rewrites console.log.diags: give it a copy, so ours stay as written.
+    const copy = path.join(results, 'boot-for-kernel-recheck');
+    cpSync(original, copy, { recursive: true });
+    for (const id of readdirSync(copy)) rmSync(path.join(copy, id, 'console.log.diags'), { force: true });
+    const kernel = await execa('bash', ['tools/testing/selftests/rcutorture/bin/kvm-recheck.sh', copy], { cwd: tree!, reject: false, timeout: 120_000 });
+    const ours = await recheckRun(original);
+    const kernelSays = (id: string) => {
+      const diags = path.join(copy, id, 'console.log.diags');
+      return existsSync(diags) && readFileSync(diags, 'utf8').trim() !== '' ? 'fail' : 'pass';
+    };
+    const side = ours.instances.map((x) => ({ instance: x.instance, kvmFarm: x.verdict?.kind === 'pass' ? 'pass' : 'fail', kernel: kernelSays(x.instance) }));
+    console.log(`kernel kvm-recheck.sh (exit ${kernel.exitCode}):\n${kernel.stdout}\nkvm-recheck:\n${side.map((s) => `${s.instance}: kvm-farm ${s.kvmFarm}, kernel ${s.kernel}`).join('\n')}`);
+    for (const s of side) expect(s.kernel, s.instance).toBe(s.kvmFarm);
+    expect(kernel.stdout).toMatch(/TREE02C-SMALL ------- \d+ GPs/);
+  }, 10 * 60_000);
 });
