@@ -11,6 +11,10 @@ const stdio: Io = {
 /** kvm-recheck RUNDIR...: judge finished runs again from their console logs. */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   try {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      io.out('kvm-recheck RUNDIR [RUNDIR...]: judge finished runs again from their console logs');
+      return EXIT.ok;
+    }
     if (argv.length === 0 || argv.some((a) => a.startsWith('-'))) {
       throw usageError(argv.length === 0 ? 'usage: kvm-recheck RUNDIR [RUNDIR...]' : `unknown option "${argv.find((a) => a.startsWith('-'))}"; usage: kvm-recheck RUNDIR [RUNDIR...]`);
     }

@@ -2,7 +2,7 @@ import { prepareRun, localCpus } from '../run/prepare.js';
 import { formatBatches, formatScenarios, formatSchedule } from '../run/dryrun.js';
 import { allBatches } from '../plan/plan.js';
 import { EXIT, reportError } from './errors.js';
-import { parseKvmRunArgs } from './run-args.js';
+import { kvmRunParser, parseKvmRunArgs, wantsHelp } from './run-args.js';
 import { describeScript } from '../run/script.js';
 import { runKvm } from '../run/kvm-run.js';
 import { printSummary } from './print-summary.js';
@@ -21,6 +21,10 @@ const stdio: Io = {
 /** kvm-run: build one kernel per scenario, boot each in qemu for the duration, judge the consoles. */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   try {
+    if (wantsHelp(argv)) {
+      io.out(await kvmRunParser([]).getHelp());
+      return EXIT.ok;
+    }
     const { options, dryrun, allcpus } = await parseKvmRunArgs(argv);
     if (allcpus) options.cpus = localCpus();
     if (dryrun) {

@@ -103,11 +103,21 @@ export function strictParser(argv: string[], name: string, usage: string) {
     });
 }
 
+/** `--help`/`-h` anywhere: print the usage and run nothing. */
+export function wantsHelp(argv: string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+export function kvmRunParser(argv: string[]) {
+  return defineRunFlags(strictParser(argv, 'kvm-run', 'kvm-run [options]')).option('dryrun', {
+    choices: ['batches', 'scenarios', 'sched', 'script'],
+    describe: 'Print the plan and touch nothing',
+  });
+}
+
 /** Parses kvm-run's command line without starting anything. */
 export async function parseKvmRunArgs(argv: string[], cwd = process.cwd()): Promise<KvmRunArgs> {
-  const flags = await defineRunFlags(strictParser(argv, 'kvm-run', 'kvm-run [options]'))
-    .option('dryrun', { choices: ['batches', 'scenarios', 'sched', 'script'], describe: 'Print the plan and touch nothing' })
-    .parseAsync();
+  const flags = await kvmRunParser(argv).parseAsync();
   const options = runOptionsFromFlags(flags, cwd);
   if (flags.allcpus && flags.cpus !== undefined) throw usageError('--allcpus and --cpus cannot both be given');
   return { options, allcpus: flags.allcpus, ...(flags.dryrun === undefined ? {} : { dryrun: flags.dryrun as DryrunMode }) };

@@ -1,17 +1,14 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { buildKernels, type KernelBuildResult } from '../build/index.js';
 import { resolveKernelTree } from '../build/kernel-tree.js';
-import { readBzImageBanner } from '../build/kernel-banner.js';
 import { allBatches } from '../plan/plan.js';
 import { probeAccel, type BuiltQemuCommand } from '../qemu/index.js';
-import { countVerdicts, runExitCode } from '../report/totals.js';
 import type { InstanceResult, RunSummary } from '../report/types.js';
-import { writeReports } from '../report/write.js';
 import { createRunDir } from '../rundir/create.js';
 import { appendRunLog, describeKernelTree, formatBatchesFile, formatScenariosFile, writeRunFile } from '../rundir/files.js';
-import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
-import { bootBatches } from './boot.js';
+import { RUN_FILES } from '../rundir/layout.js';
+import { finishRun, recordAccel } from './finish.js';
 import { buildFailedVerdict } from './judge-instance.js';
 import type { RunOptions } from './options.js';
 import { prepareRun } from './prepare.js';
@@ -67,10 +64,7 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
   for (const b of builds) say(`${b.instance}: kernel ${b.status}${b.failure ? ` (${b.failure.reason})` : ''}`);
 
   const accel = options.buildonly ? undefined : await probeAccel(options.accel, options.qemuCmd ? { qemuCmd: options.qemuCmd } : {});
-  if (accel) {
-    say(`Accelerator: ${accel.accel} (${accel.reason})`);
-    writeRunFile(runDir, RUN_FILES.accel, `${accel.accel}\n${accel.reason}\n`);
-  }
+  if (accel) recordAccel(runDir, accel, say);
 
   const results = new Map<string, InstanceResult>();
   batches.forEach((batch, index) => {
@@ -115,46 +109,18 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
     }
   }
 
-  let interrupted = false;
-  if (options.buildonly) {
-    writeRunFile(runDir, RUN_FILES.buildonly, '');
-    for (const id of commands.keys()) writeFileSync(path.join(runDir, id, INSTANCE_FILES.buildonly), '');
-    say('Build-only run: kernels and qemu-cmd files written, nothing booted');
-  } else {
-    const banners = new Map(
-      await Promise.all(
-        [...commands.keys()].map(async (id) => [id, await readBzImageBanner(buildOf.get(id)!.kernelImage!)] as const),
-      ),
-    );
-    interrupted = await bootBatches({
-      runDir,
-      batches,
-      commands,
-      banners,
-      results,
-      suite: prepared.suite,
-      options,
-      accel: accel!.accel,
-      say,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  }
-
-  const instances = batches.flatMap((b) => b.instances.map((x) => results.get(x.id)!));
-  const summary: RunSummary = {
+  if (options.buildonly) say('Build-only run: kernels and qemu-cmd files written, nothing booted');
+  return finishRun({
     runDir,
-    suite: prepared.suite.name,
-    startedAt: startedAt.toISOString(),
-    endedAt: new Date().toISOString(),
-    durationSeconds: options.durationSeconds,
-    ...(accel ? { accel: accel.accel, accelReason: accel.reason } : {}),
-    buildonly: options.buildonly,
-    interrupted,
-    instances,
-    totals: countVerdicts(instances),
-    exitCode: runExitCode(instances, interrupted, options.buildonly),
-  };
-  if (interrupted) writeRunFile(runDir, RUN_FILES.interrupted, `${summary.endedAt}\n`);
-  writeReports(summary);
-  return summary;
+    suite: prepared.suite,
+    batches,
+    commands,
+    results,
+    options,
+    ...(accel ? { accel } : {}),
+    bootNothing: options.buildonly,
+    startedAt,
+    say,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }
