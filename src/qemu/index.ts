@@ -17,3 +17,4 @@ export { quoteWord, quoteWords, splitShellLine } from './shell-words.js';
 export { probeAccel, type AccelProbe, type AccelRequest, type ProbeAccelOptions } from './probe-accel.js';
 export { GUEST_FILES, runGuest, type RunGuestOptions } from './run-guest.js';
 export { runBatch, type RunBatchOptions } from './run-batch.js';
+export { retargetQemuCommand, type RetargetOptions } from './retarget.js';

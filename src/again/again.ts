@@ -1,0 +1,216 @@
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { planRun, allBatches } from '../plan/plan.js';
+import type { Batch } from '../plan/types.js';
+import { DEFAULT_SHUTDOWN_GRACE_SECONDS, formatQemuCmdFile, probeAccel, SETTING, type AccelProbe, type BuiltQemuCommand } from '../qemu/index.js';
+import { retargetQemuCommand } from '../qemu/retarget.js';
+import type { InstanceResult, RunSummary } from '../report/types.js';
+import { createRunDir } from '../rundir/create.js';
+import { appendRunLog, formatBatchesFile, formatScenariosFile, writeRunFile } from '../rundir/files.js';
+import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
+import { finishRun, recordAccel } from '../run/finish.js';
+import type { AccelRequest } from '../run/options.js';
+import { localCpus } from '../run/prepare.js';
+import { scenarioOfInstance } from '../scenarios/configs-spec.js';
+import { getSuite } from '../scenarios/suites.js';
+import type { ScenarioInstance } from '../scenarios/types.js';
+import { KvmFarmError } from '../util/errors.js';
+import { checkLinkMode, placeFile, type LinkMode } from './link.js';
+import { selectRerun, type RerunSelection, type SelectedRerun } from './select.js';
+import { readSourceRun, type SourceInstance, type SourceRun } from './source.js';
+
+/** kvm-again as a library call. */
+export interface AgainOptions extends RerunSelection {
+  /** The earlier run directory (a kvm-run, kvm-again or rcutorture run). */
+  runDir: string;
+  /** New test duration in seconds; the recorded one when absent. */
+  durationSeconds?: number;
+  /** How the kernels come over: hard link (default), symbolic link or copy. */
+  link?: LinkMode;
+  /** The new run directory's full path (`--rundir`); must not exist. */
+  newRunDir?: string;
+  /** Parent of the default `<date>-again` directory; default `res`. */
+  results?: string;
+  /** Boot arguments added after the recorded ones. */
+  bootArgs?: string[];
+  /** Prepare the new directory (links, qemu-cmd files) and boot nothing. */
+  dryrun?: boolean;
+  /** CPUs to plan a subset's batches into; default this machine's. */
+  cpus?: number;
+  /** Default auto: probe again, the machine may not be the one that ran before. */
+  accel?: AccelRequest;
+  qemuCmd?: string;
+  shutdownGraceSeconds?: number;
+  bootTimeoutSeconds?: number;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** What a rerun needs before it boots: the new directory, filled, and its plan. */
+export interface PreparedRerun {
+  source: SourceRun;
+  selected: SelectedRerun;
+  runDir: string;
+  batches: Batch[];
+  commands: Map<string, BuiltQemuCommand>;
+  results: Map<string, InstanceResult>;
+  durationSeconds: number;
+  shutdownGraceSeconds: number;
+  accel?: AccelProbe;
+  say: (line: string) => void;
+}
+
+/** Build products a rerun carries over; console logs, diags and verdicts never come along. */
+const CARRIED = [
+  INSTANCE_FILES.vmlinux,
+  INSTANCE_FILES.dotConfig,
+  INSTANCE_FILES.systemMap,
+  INSTANCE_FILES.makeOut,
+  INSTANCE_FILES.configFragment,
+  `${INSTANCE_FILES.configFragment}.input`,
+  INSTANCE_FILES.makeDefconfigOut,
+  INSTANCE_FILES.builtKernel,
+];
+
+/**
+ * Reruns an earlier run's kernels without building: boots them again (whole run, a
+ * subset, or the failures) into a new run directory, judges them, and returns the
+ * summary. The earlier run directory is only read.
+ */
+export async function againRun(options: AgainOptions): Promise<RunSummary> {
+  const startedAt = new Date();
+  const prepared = await prepareRerun(options);
+  return finishRun({
+    runDir: prepared.runDir,
+    suite: getSuite(prepared.source.suite),
+    batches: prepared.batches,
+    commands: prepared.commands,
+    results: prepared.results,
+    options: {
+      durationSeconds: prepared.durationSeconds,
+      shutdownGraceSeconds: prepared.shutdownGraceSeconds,
+      bootTimeoutSeconds: options.bootTimeoutSeconds ?? 120,
+    },
+    ...(prepared.accel ? { accel: prepared.accel } : {}),
+    bootNothing: options.dryrun ?? false,
+    startedAt,
+    say: prepared.say,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
+
+/**
+ * Checks everything, then makes the new run directory: kernels linked (or copied) from
+ * the original run, each qemu-cmd rewritten for the new directory, duration and a fresh
+ * boot token. Any error comes before anything is created.
+ */
+export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun> {
+  const log = options.log ?? (() => {});
+  const mode = options.link ?? 'hard';
+  const source = readSourceRun(options.runDir);
+  getSuite(source.suite);
+  const selected = selectRerun(source.instances, options);
+  const first = selected.instances[0];
+  if (!first) throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `run directory ${source.dir} lists no instances`);
+  const target = newRunDirTarget(options);
+  if (target.full && existsSync(target.full)) {
+    throw new KvmFarmError('KVMFARM_RUNDIR_EXISTS', `--rundir ${target.full} already exists; it is never overwritten`);
+  }
+  checkLinkMode(mode, first.kernelImage!, target.parent);
+  const durationSeconds = options.durationSeconds ?? recorded(first, SETTING.seconds);
+  if (durationSeconds === undefined) {
+    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `${source.dir}/${first.id}/qemu-cmd records no duration; give --duration`);
+  }
+  const shutdownGraceSeconds = options.shutdownGraceSeconds ?? recorded(first, SETTING.grace) ?? DEFAULT_SHUTDOWN_GRACE_SECONDS;
+  const accel = options.dryrun
+    ? undefined
+    : await probeAccel(options.accel ?? 'auto', options.qemuCmd ? { qemuCmd: options.qemuCmd } : {});
+
+  const runDir = createRunDir({
+    results: target.parent,
+    ...(target.full ? { name: path.basename(target.full) } : { suffix: '-again' }),
+  });
+  const say = (line: string) => {
+    log(line);
+    appendRunLog(runDir, line);
+  };
+  say(`Results directory: ${runDir}`);
+  say(`Re-run of ${source.dir}${source.original === source.dir ? '' : ` (kernels from ${source.original})`}, --link ${mode}`);
+  if (selected.skippedWithoutKernel.length > 0) say(`--failed: no kernel to boot, left out: ${selected.skippedWithoutKernel.join(' ')}`);
+  writeRunFile(runDir, RUN_FILES.reRun, `${source.original}\n`);
+  writeRunFile(runDir, RUN_FILES.tortureSuite, `${source.suite}\n`);
+  const testid = path.join(source.original, RUN_FILES.testid);
+  if (existsSync(testid)) copyFileSync(testid, path.join(runDir, RUN_FILES.testid));
+  if (accel) recordAccel(runDir, accel, say);
+
+  const cpus = options.cpus ?? localCpus();
+  const batches = planBatches(selected, cpus, source.original);
+  writeRunFile(runDir, RUN_FILES.scenarios, formatScenariosFile(batches));
+  writeRunFile(runDir, RUN_FILES.batches, formatBatchesFile(batches, cpus));
+
+  const commands = new Map<string, BuiltQemuCommand>();
+  const results = new Map<string, InstanceResult>();
+  for (const [index, batch] of batches.entries()) {
+    for (const instance of batch.instances) {
+      const x = selected.instances.find((s) => s.id === instance.id)!;
+      const dir = path.join(runDir, x.id);
+      mkdirSync(dir);
+      const image = path.join(dir, path.basename(x.kernelImage!));
+      placeFile(x.kernelImage!, image, mode);
+      for (const name of CARRIED) {
+        const from = path.join(x.kernelDir, name);
+        if (existsSync(from)) placeFile(from, path.join(dir, name), mode);
+      }
+      const command = retargetQemuCommand(x.command!, {
+        kernel: image,
+        consoleLog: path.join(dir, INSTANCE_FILES.consoleLog),
+        ...(options.durationSeconds === undefined ? {} : { seconds: options.durationSeconds }),
+        shutdownGraceSeconds,
+        bootArgs: options.bootArgs ?? [],
+        ...(accel ? { accel: accel.accel } : options.accel === 'kvm' || options.accel === 'tcg' ? { accel: options.accel } : {}),
+        ...(options.qemuCmd ? { qemuBinary: options.qemuCmd } : {}),
+      });
+      writeFileSync(path.join(dir, INSTANCE_FILES.qemuCmd), formatQemuCmdFile(command));
+      commands.set(x.id, command);
+      results.set(x.id, {
+        instance: x.id,
+        scenario: instance.scenario.name,
+        batch: index + 1,
+        cpus: instance.cpus,
+        kernel: { source: 'reused', configMismatches: [] },
+        warnings: [],
+      });
+    }
+  }
+  say(`${commands.size} instance(s) ready in ${batches.length} batch(es)${selected.subset ? ' (a subset, batches planned anew)' : ''}`);
+  return { source, selected, runDir, batches, commands, results, durationSeconds, shutdownGraceSeconds, ...(accel ? { accel } : {}), say };
+}
+
+function newRunDirTarget(options: AgainOptions): { parent: string; full?: string } {
+  if (options.newRunDir !== undefined) {
+    const full = path.resolve(options.newRunDir);
+    return { parent: path.dirname(full), full };
+  }
+  return { parent: path.resolve(options.results ?? 'res') };
+}
+
+function recorded(x: SourceInstance, setting: string): number | undefined {
+  const value = Number(x.command?.settings[setting]);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+/** The recorded batches for a whole rerun; a subset is packed anew so it does not run half-empty batches. */
+function planBatches(selected: SelectedRerun, cpus: number, original: string): Batch[] {
+  const asInstance = (x: SourceInstance): ScenarioInstance => ({
+    id: x.id,
+    cpus: recorded(x, SETTING.cpus) ?? 1,
+    scenario: { name: scenarioOfInstance(x.id), dir: original, settings: [], checks: [], bootArgs: [] },
+  });
+  if (selected.subset) return allBatches(planRun(selected.instances.map(asInstance), [{ name: 'localhost', cpus }]));
+  const numbers = [...new Set(selected.instances.map((x) => x.batch))];
+  return numbers.map((n, i) => {
+    const instances = selected.instances.filter((x) => x.batch === n).map(asInstance);
+    const demand = instances.reduce((sum, x) => sum + x.cpus, 0);
+    return { number: i + 1, instances, cpus: demand, overflow: instances.length === 1 && demand > cpus };
+  });
+}

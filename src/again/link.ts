@@ -1,0 +1,37 @@
+import { constants, copyFileSync, existsSync, linkSync, realpathSync, statSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { KvmFarmError } from '../util/errors.js';
+
+/** How a rerun gets the earlier run's kernels: hard link (default, no extra disk), symbolic link, or copy. */
+export type LinkMode = 'hard' | 'soft' | 'copy';
+
+export const LINK_MODES: readonly LinkMode[] = ['hard', 'soft', 'copy'];
+
+/**
+ * Hard links cannot cross filesystems. Rather than silently copying gigabytes of
+ * vmlinux, kvm-again refuses before creating anything and names the two ways out.
+ */
+export function checkLinkMode(mode: LinkMode, sourceFile: string, newRunParent: string): void {
+  if (mode !== 'hard') return;
+  const target = nearestExisting(newRunParent);
+  if (statSync(sourceFile).dev !== statSync(target).dev) {
+    throw new KvmFarmError(
+      'KVMFARM_LINK',
+      `--link hard: ${newRunParent} is on another filesystem than ${sourceFile}; use --link copy or --link soft`,
+    );
+  }
+}
+
+/** Puts `source` (its real file, never a link to a link) at `dest` by the chosen mode. */
+export function placeFile(source: string, dest: string, mode: LinkMode): void {
+  const real = realpathSync(source);
+  if (mode === 'hard') linkSync(real, dest);
+  else if (mode === 'soft') symlinkSync(real, dest);
+  else copyFileSync(real, dest, constants.COPYFILE_FICLONE);
+}
+
+function nearestExisting(dir: string): string {
+  let current = path.resolve(dir);
+  while (!existsSync(current)) current = path.dirname(current);
+  return current;
+}
