@@ -1,0 +1,120 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import PQueue from 'p-queue';
+import type { KernelBanner } from '../build/kernel-banner.js';
+import type { Host } from '../hosts/index.js';
+import type { Batch } from '../plan/types.js';
+import { runGuest } from '../qemu/run-guest.js';
+import type { GuestRun, QemuCommand } from '../qemu/types.js';
+import type { InstanceResult } from '../report/types.js';
+import { judgeGuest } from '../run/judge-instance.js';
+import type { TortureSuite } from '../scenarios/suites.js';
+import type { HostTracker, RemoteLog } from './host-state.js';
+import { runRemoteGuest } from './remote-guest.js';
+import type { RemoteBatchReport } from './types.js';
+
+/** How one instance runs on its host. */
+export interface PlacedInstance {
+  /** The command as run there; for localhost the local one. */
+  command: QemuCommand;
+  /** Console file on the host; absent for localhost, whose runner writes the run directory directly. */
+  remoteConsole?: string;
+  banner?: KernelBanner;
+}
+
+export interface HostBatchesInput {
+  host: Host;
+  /** True for `localhost`: guests run with kvm-run's own runner, in place. */
+  local: boolean;
+  batches: Batch[];
+  placed: Map<string, PlacedInstance>;
+  results: Map<string, InstanceResult>;
+  runDir: string;
+  suite: TortureSuite;
+  durationSeconds: number;
+  shutdownGraceSeconds: number;
+  bootTimeoutSeconds: number;
+  tracker: HostTracker;
+  log: RemoteLog;
+  /** Start of the run phase: batch times are measured from here. */
+  epoch: number;
+  /** Judgements still being written; the caller waits for them all. */
+  judged: Promise<void>[];
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs one host's batches one after another from a queue: the next batch starts the
+ * moment the last guest of the previous one has exited (an exit event on its channel),
+ * while the finished guests are fetched and judged alongside.
+ */
+export async function runHostBatches(input: HostBatchesInput): Promise<RemoteBatchReport[]> {
+  const { host, log, runDir } = input;
+  const stopFile = path.join(runDir, 'STOP');
+  const reports: RemoteBatchReport[] = [];
+  const queue = new PQueue({ concurrency: 1 });
+  for (const batch of input.batches) {
+    void queue.add(async () => {
+      const ids = batch.instances.map((x) => x.id);
+      if (input.signal?.aborted || existsSync(stopFile) || !input.tracker.usable(host.name)) {
+        const why = input.signal?.aborted ? 'the run was interrupted' : existsSync(stopFile) ? 'STOP file' : `host ${host.name} failed: ${input.tracker.failure(host.name) ?? ''}`;
+        for (const id of ids) notRun(input.results.get(id)!, why);
+        return;
+      }
+      input.tracker.move(host.name, 'running');
+      const startedMs = Date.now() - input.epoch;
+      log.event(host.name, `batch ${batch.number} started: ${ids.join(' ')}`);
+      await Promise.all(batch.instances.map(async (x) => {
+        const guest = await runOne(input, x.id, stopFile);
+        collected(input, guest);
+      }));
+      const endedMs = Date.now() - input.epoch;
+      reports.push({ number: batch.number, instances: ids, startedMs, endedMs });
+      log.event(host.name, `batch ${batch.number} ended after ${((endedMs - startedMs) / 1000).toFixed(1)} s`);
+      if (input.tracker.usable(host.name)) input.tracker.move(host.name, 'ready');
+    });
+  }
+  await queue.onIdle();
+  return reports;
+}
+
+function runOne(input: HostBatchesInput, id: string, stopFile: string): Promise<GuestRun> {
+  const placed = input.placed.get(id)!;
+  const dir = path.join(input.runDir, id);
+  const common = {
+    durationSeconds: input.durationSeconds,
+    shutdownGraceSeconds: input.shutdownGraceSeconds,
+    bootTimeoutSeconds: input.bootTimeoutSeconds,
+    stopFile,
+    ...(input.signal ? { signal: input.signal } : {}),
+  };
+  if (input.local) {
+    return runGuest({ instance: id, host: input.host.name, command: placed.command, dir, writeQemuCmd: false, ...common });
+  }
+  return runRemoteGuest({ instance: id, host: input.host, command: placed.command, remoteConsole: placed.remoteConsole!, localDir: dir, ...common });
+}
+
+/** The console is in the run directory: record the guest and judge it as kvm-recheck would. */
+function collected(input: HostBatchesInput, guest: GuestRun): void {
+  const result = input.results.get(guest.instance)!;
+  result.guest = guest;
+  result.host = guest.host;
+  input.log.event(input.host.name, `collected ${guest.instance} (${(guest.durationMs / 1000).toFixed(1)} s, exit ${guest.exitCode ?? guest.signal ?? 'none'})`, true);
+  const banner = input.placed.get(guest.instance)?.banner;
+  input.judged.push(
+    judgeGuest({
+      dir: path.join(input.runDir, guest.instance),
+      guest,
+      suite: input.suite,
+      ...(banner ? { banner } : {}),
+      durationSeconds: input.durationSeconds,
+    }).then((verdict) => {
+      result.verdict = verdict;
+      input.log.event(input.host.name, `${guest.instance}: ${verdict.kind}${verdict.reasons.length ? ` (${verdict.reasons.join('; ')})` : ''}`);
+    }),
+  );
+}
+
+export function notRun(result: InstanceResult, why: string): void {
+  result.verdict = { instance: result.instance, kind: 'infra-error', reasons: [`not run: ${why}`], quoted: [] };
+}

@@ -1,0 +1,165 @@
+import { createWriteStream, existsSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
+import path from 'node:path';
+import type { Host, SpawnHandle } from '../hosts/index.js';
+import { SETTING } from '../qemu/build-command.js';
+import type { Accel, GuestRun, QemuCommand } from '../qemu/types.js';
+import { INSTANCE_FILES } from '../rundir/layout.js';
+
+/**
+ * Runs qemu in the background and follows its console file on stdout until qemu
+ * ends, then exits with qemu's status: one channel carries the live console, qemu's
+ * own output (stderr) and the end of the guest. A fixed script: the console path is
+ * $1, the qemu words follow it.
+ */
+export const GUEST_SCRIPT =
+  'c=$1; shift; "$@" </dev/null >&2 2>&1 & q=$!; ' +
+  'tail -s 0.1 -c +1 -F --pid=$q -- "$c" 2>/dev/null; wait $q';
+
+/** Kernel output, as opposed to SeaBIOS's banner (ConsoleWatch's rule). */
+const KERNEL_OUTPUT = /Linux version |^\[\s*\d+\.\d+\]/m;
+
+export interface RemoteGuestOptions {
+  instance: string;
+  host: Host;
+  /** The command as it runs on the host (remote kernel and console paths). */
+  command: QemuCommand;
+  /** Console file on the host. */
+  remoteConsole: string;
+  /** The instance's directory in the local run directory: console.log, qemu-output, qemu-retval land here. */
+  localDir: string;
+  durationSeconds: number;
+  shutdownGraceSeconds: number;
+  bootTimeoutSeconds: number;
+  /** Past duration plus grace, a console quiet this long means hung. Default 10 (runGuest's). */
+  quietSeconds?: number;
+  /** The local run's STOP file: its appearance stops the guest. */
+  stopFile: string;
+  signal?: AbortSignal;
+  termGraceSeconds?: number;
+}
+
+type EndReason = 'exited' | 'noOutput' | 'timedOut' | 'stopped';
+
+/**
+ * One guest on a host, with runGuest's rules (boot limit, duration plus grace, quiet
+ * console, STOP, abort). The console streams into the local run directory as it is
+ * written; once qemu ends the host's copy is fetched whole, so console.log is exact.
+ * Resolves with one GuestRun whatever happened, a lost host included.
+ */
+export async function runRemoteGuest(options: RemoteGuestOptions): Promise<GuestRun> {
+  const { host, command, localDir } = options;
+  const consoleLog = path.join(localDir, INSTANCE_FILES.consoleLog);
+  const token = command.settings[SETTING.token] ?? '';
+  const accel = (command.settings[SETTING.accel] ?? 'tcg') as Accel;
+  const quietS = options.quietSeconds ?? 10;
+  const started = Date.now();
+  const base = { instance: options.instance, host: host.name, logPath: consoleLog, token, accel };
+
+  let handle: SpawnHandle;
+  try {
+    handle = await host.spawn(['sh', '-c', GUEST_SCRIPT, 'sh', options.remoteConsole, ...command.argv]);
+  } catch (error) {
+    return { ...base, exitCode: null, signal: null, timedOut: false, noOutput: false, stopped: false, startError: `${host.name}: ${(error as Error).message}`, durationMs: Date.now() - started };
+  }
+  handle.stdin.end();
+  const live = createWriteStream(consoleLog);
+  const output: Buffer[] = [];
+  let kernelSeen = false;
+  let scanTail = '';
+  let lastGrowth = started;
+  let bytes = 0;
+  handle.stdout.on('data', (chunk: Buffer) => {
+    live.write(chunk);
+    bytes += chunk.length;
+    lastGrowth = Date.now();
+    if (!kernelSeen) {
+      const text = scanTail + chunk.toString('latin1');
+      kernelSeen = KERNEL_OUTPUT.test(text);
+      scanTail = text.slice(text.lastIndexOf('\n') + 1).slice(-256);
+    }
+  });
+  handle.stderr.on('data', (chunk: Buffer) => output.push(chunk));
+
+  let reason = 'exited' as EndReason;
+  const decide = (): void => {
+    if (reason !== 'exited') return;
+    const now = Date.now();
+    const elapsedS = (now - started) / 1000;
+    const limitS = options.durationSeconds + options.shutdownGraceSeconds;
+    if (options.signal?.aborted || existsSync(options.stopFile)) {
+      reason = 'stopped';
+      handle.kill('SIGTERM');
+      setTimeout(() => handle.kill('SIGKILL'), (options.termGraceSeconds ?? 3) * 1000).unref();
+    } else if (!kernelSeen && elapsedS >= options.bootTimeoutSeconds) {
+      reason = 'noOutput';
+      handle.kill('SIGKILL');
+    } else if (elapsedS >= limitS && ((now - lastGrowth) / 1000 >= quietS || elapsedS >= limitS + options.shutdownGraceSeconds)) {
+      reason = 'timedOut';
+      handle.kill('SIGKILL');
+    }
+  };
+  // Deadlines are checked each second; the guest's end itself arrives as the channel's exit event.
+  const timer = setInterval(decide, 1000);
+  options.signal?.addEventListener('abort', decide);
+  let exitCode: number | null = null;
+  let signal: string | null = null;
+  let lost: string | null = null;
+  try {
+    const status = await handle.exited;
+    ({ exitCode, signal } = fromShell(status.exitCode, status.signal));
+  } catch (error) {
+    lost = `${host.name}: ${(error as Error).message}`;
+  } finally {
+    clearInterval(timer);
+    options.signal?.removeEventListener('abort', decide);
+    await new Promise<void>((resolve) => live.end(resolve));
+  }
+  const durationMs = Date.now() - started;
+  if (!lost) await fetchConsole(host, options.remoteConsole, consoleLog);
+  const qemuOutput = Buffer.concat(output).toString('utf8');
+  await writeFile(path.join(localDir, INSTANCE_FILES.qemuOutput), qemuOutput);
+  await writeFile(path.join(localDir, INSTANCE_FILES.qemuRetval), `${retval(exitCode, signal)}\n`);
+  let startError = lost;
+  if (!startError && reason === 'exited' && exitCode !== 0 && bytes === 0) {
+    startError = firstLines(qemuOutput) || `qemu exited with status ${exitCode} on ${host.name} before writing any console output`;
+  }
+  return {
+    ...base,
+    exitCode,
+    signal: signal ?? (exitCode === null && !lost ? 'SIGKILL' : null),
+    timedOut: reason === 'timedOut',
+    noOutput: reason === 'noOutput',
+    stopped: reason === 'stopped',
+    startError,
+    durationMs,
+  };
+}
+
+/** The whole console as the host wrote it: the live stream may miss bytes written as tail ended. */
+async function fetchConsole(host: Host, remote: string, local: string): Promise<void> {
+  const copy = `${local}.fetch`;
+  const result = await host.getStream(remote, createWriteStream(copy), { timeoutMs: 60_000 }).catch(() => undefined);
+  if (result?.exitCode === 0) await rename(copy, local);
+  else await rm(copy, { force: true });
+}
+
+/** sh reports a killed qemu as 128 + signal; the record wants the signal's name, as runGuest gives it. */
+function fromShell(code: number | null, signal: string | null): { exitCode: number | null; signal: string | null } {
+  if (code !== null && code > 128) {
+    const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
+    if (name) return { exitCode: null, signal: name };
+  }
+  return { exitCode: code, signal };
+}
+
+function retval(exitCode: number | null, signal: string | null): string {
+  if (exitCode !== null) return String(exitCode);
+  const number = signal ? (osConstants.signals as Record<string, number>)[signal] : undefined;
+  return number === undefined ? '' : String(128 + number);
+}
+
+function firstLines(text: string): string {
+  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('(qemu)') && !/^QEMU .* monitor/.test(l)).slice(0, 3).join(' | ');
+}
