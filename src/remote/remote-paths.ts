@@ -19,8 +19,8 @@ export function remotePaths(remoteDir: string, runName: string): RemotePaths {
   if (!path.posix.isAbsolute(remoteDir)) {
     throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--remote-dir "${remoteDir}" must be an absolute path (the host's shell does not expand ~ for us)`);
   }
-  const root = path.posix.normalize(remoteDir);
-  if (root === '/') throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', '--remote-dir "/" would put run directories at the root of the host; name a directory');
+  const root = path.posix.normalize(remoteDir).replace(/\/+$/, '');
+  if (root === '') throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', '--remote-dir "/" would put run directories at the root of the host; name a directory');
   const work = path.posix.join(root, 'runs', runName);
   return { root, store: path.posix.join(root, 'kernels'), work, incoming: path.posix.join(work, 'incoming') };
 }
