@@ -3,15 +3,8 @@ import { LINK_MODES, type LinkMode } from '../again/link.js';
 import type { AccelRequest } from '../run/options.js';
 import { parseDuration } from '../util/duration.js';
 import { EXIT, reportError, usageError } from './errors.js';
-import type { Io } from './kvm-run.js';
-import { printSummary } from './print-summary.js';
+import { runAndReport, stdio, type Io } from './io.js';
 import { positiveInteger, strictParser, wantsHelp } from './run-args.js';
-import { installSignalHandlers } from './signals.js';
-
-const stdio: Io = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-};
 
 /** kvm-again's own flags; kvm-remote takes the same after a run directory. */
 export function defineAgainFlags(argv: string[], name = 'kvm-again', usage = 'kvm-again RUNDIR [options]') {
@@ -75,15 +68,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       return EXIT.ok;
     }
     const options = await parseKvmAgainArgs(argv);
-    const controller = new AbortController();
-    const restore = installSignalHandlers(controller, io.err);
-    try {
-      const summary = await againRun({ ...options, log: io.out, signal: controller.signal });
-      printSummary(summary, io.out);
-      return summary.exitCode;
-    } finally {
-      restore();
-    }
+    return await runAndReport(io, (signal) => againRun({ ...options, log: io.out, signal }));
   } catch (error) {
     return reportError('kvm-again', error, io.err);
   }

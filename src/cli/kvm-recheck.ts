@@ -1,12 +1,7 @@
 import { recheckRun } from '../run/recheck.js';
 import { EXIT, reportError, usageError } from './errors.js';
-import type { Io } from './kvm-run.js';
+import { stdio, type Io } from './io.js';
 import { printSummary } from './print-summary.js';
-
-const stdio: Io = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-};
 
 /** kvm-recheck RUNDIR...: judge finished runs again from their console logs. */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {

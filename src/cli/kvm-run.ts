@@ -5,18 +5,9 @@ import { EXIT, reportError } from './errors.js';
 import { kvmRunParser, parseKvmRunArgs, wantsHelp } from './run-args.js';
 import { describeScript } from '../run/script.js';
 import { runKvm } from '../run/kvm-run.js';
-import { printSummary } from './print-summary.js';
-import { installSignalHandlers } from './signals.js';
+import { runAndReport, stdio, type Io } from './io.js';
 
-export interface Io {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
-
-const stdio: Io = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-};
+export type { Io } from './io.js';
 
 /** kvm-run: build one kernel per scenario, boot each in qemu for the duration, judge the consoles. */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
@@ -36,15 +27,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       else io.out(describeScript(prepared, options));
       return EXIT.ok;
     }
-    const controller = new AbortController();
-    const restore = installSignalHandlers(controller, io.err);
-    try {
-      const summary = await runKvm({ ...options, log: io.out, signal: controller.signal });
-      printSummary(summary, io.out);
-      return summary.exitCode;
-    } finally {
-      restore();
-    }
+    return await runAndReport(io, (signal) => runKvm({ ...options, log: io.out, signal }));
   } catch (error) {
     return reportError('kvm-run', error, io.err);
   }
