@@ -89,7 +89,9 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
     }
 
     // Batches per host by that host's own CPU count, numbered across the run.
-    const instances = prepared.batches.flatMap((b) => b.instances);
+    // Sorted by name first: the same instances on the same hosts get the same plan, so a
+    // rerun finds each kernel where it left it and ships nothing.
+    const instances = prepared.batches.flatMap((b) => b.instances).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const plan = planRun(instances, usable.map((m) => ({ name: m.name, cpus: m.probe!.cpus })));
     let number = 0;
     for (const mp of plan.machines) {
