@@ -20,6 +20,8 @@ export type KvmFarmErrorCode =
   | 'KVMFARM_HOST_UNREACHABLE'
   | 'KVMFARM_HOST_KEY'
   | 'KVMFARM_QUORUM'
+  | 'KVMFARM_HOST_TIMEOUT'
+  | 'KVMFARM_UNSAFE_ARCHIVE'
   | 'KVMFARM_INTERRUPTED';
 
 export class KvmFarmError extends Error {
