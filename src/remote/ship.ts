@@ -25,13 +25,17 @@ export interface ShipResult {
 }
 
 /**
- * Blobs whose hash is the name they arrived under move into the store; anything
- * else stops the install. A fixed script: directories arrive as $1 and $2.
+ * Receives a tarball and installs it in one exec, so shipping costs one round trip:
+ * make the directories, unpack stdin into the run's work directory, then move each
+ * blob into the store once its content hashes to the name it arrived under (anything
+ * else stops the install). A fixed script: work, store and incoming directories
+ * arrive as $1, $2 and $3.
  */
-const INSTALL_SCRIPT =
-  'cd "$1" || exit 1; for f in *; do [ -f "$f" ] || continue; ' +
+const RECEIVE_SCRIPT =
+  'mkdir -p -- "$2" "$3" && tar -x -f - -C "$1" --no-same-owner || exit 1; ' +
+  'cd "$3" || exit 1; for f in *; do [ -f "$f" ] || continue; ' +
   'h=$(sha256sum < "$f") || exit 1; h=${h%% *}; ' +
-  'if [ "$h" != "$f" ]; then echo "content of $f hashes to $h"; exit 3; fi; ' +
+  'if [ "$h" != "$f" ]; then echo "content of $f hashes to $h" >&2; exit 3; fi; ' +
   'mv -f -- "$f" "$2/$f" || exit 1; done; exit 0';
 
 const STEP_MS = 30_000;
@@ -79,9 +83,7 @@ export function stageShipment(shipment: Shipment, held: Set<string>): { dir: str
  * bzImage here) and the link moves ~150 MB/s, faster than gzip compresses.
  */
 export async function ship(host: Host, paths: RemotePaths, staged: { dir: string; entries: string[] }, options: { timeoutMs: number; signal?: AbortSignal }): Promise<{ tarBytes: number }> {
-  const mkdir = await host.run(['mkdir', '-p', '--', paths.store, paths.incoming], { timeoutMs: STEP_MS });
-  if (mkdir.exitCode !== 0) throw new Error(`cannot create ${paths.work}: ${mkdir.stderr.trim()}`);
-  const child = await host.spawn(['tar', '-x', '-f', '-', '-C', paths.work, '--no-same-owner'], {
+  const child = await host.spawn(['sh', '-c', RECEIVE_SCRIPT, 'sh', paths.work, paths.store, paths.incoming], {
     timeoutMs: options.timeoutMs,
     ...(options.signal ? { signal: options.signal } : {}),
   });
@@ -100,11 +102,8 @@ export async function ship(host: Host, paths: RemotePaths, staged: { dir: string
   tarStream.pipe(counter).pipe(child.stdin);
   const status = await child.exited;
   if (status.exitCode !== 0) {
-    throw new Error(`tar -x on the host ended with ${status.exitCode ?? status.signal}: ${Buffer.concat(stderr).toString().trim().split('\n')[0] ?? ''}`);
-  }
-  if (staged.entries.includes('incoming')) {
-    const install = await host.run(['sh', '-c', INSTALL_SCRIPT, 'sh', paths.incoming, paths.store], { timeoutMs: STEP_MS });
-    if (install.exitCode !== 0) throw new Error(`installing kernels into ${paths.store} failed: ${(install.stdout + install.stderr).trim()}`);
+    const why = Buffer.concat(stderr).toString().trim().split('\n')[0] || 'no message';
+    throw new Error(`receiving into ${paths.work} ended with ${status.exitCode ?? status.signal}: ${why}`);
   }
   return { tarBytes };
 }
