@@ -5,7 +5,8 @@ import type { KernelBanner } from '../build/kernel-banner.js';
 import type { Host } from '../hosts/index.js';
 import type { Batch } from '../plan/types.js';
 import { runGuest } from '../qemu/run-guest.js';
-import type { GuestRun, QemuCommand } from '../qemu/types.js';
+import { SETTING } from '../qemu/build-command.js';
+import type { Accel, GuestRun, QemuCommand } from '../qemu/types.js';
 import type { InstanceResult } from '../report/types.js';
 import { judgeGuest } from '../run/judge-instance.js';
 import type { TortureSuite } from '../scenarios/suites.js';
@@ -64,10 +65,10 @@ export async function runHostBatches(input: HostBatchesInput): Promise<RemoteBat
       input.tracker.move(host.name, 'running');
       const startedMs = Date.now() - input.epoch;
       log.event(host.name, `batch ${batch.number} started: ${ids.join(' ')}`);
-      await Promise.all(batch.instances.map(async (x) => {
-        const guest = await runOne(input, x.id, stopFile);
-        collected(input, guest);
-      }));
+      // The batch is over when its last qemu has exited; fetching consoles and judging go on beside the next batch.
+      await Promise.all(batch.instances.map((x) => new Promise<void>((exited) => {
+        input.judged.push(runOne(input, x.id, stopFile, exited).finally(exited).then((guest) => collected(input, guest)));
+      })));
       const endedMs = Date.now() - input.epoch;
       reports.push({ number: batch.number, instances: ids, startedMs, endedMs });
       log.event(host.name, `batch ${batch.number} ended after ${((endedMs - startedMs) / 1000).toFixed(1)} s`);
@@ -78,7 +79,7 @@ export async function runHostBatches(input: HostBatchesInput): Promise<RemoteBat
   return reports;
 }
 
-function runOne(input: HostBatchesInput, id: string, stopFile: string): Promise<GuestRun> {
+function runOne(input: HostBatchesInput, id: string, stopFile: string, onExit: () => void): Promise<GuestRun> {
   const placed = input.placed.get(id)!;
   const dir = path.join(input.runDir, id);
   const common = {
@@ -89,30 +90,33 @@ function runOne(input: HostBatchesInput, id: string, stopFile: string): Promise<
     ...(input.signal ? { signal: input.signal } : {}),
   };
   if (input.local) {
-    return runGuest({ instance: id, host: input.host.name, command: placed.command, dir, writeQemuCmd: false, ...common });
+    const started = Date.now();
+    // runGuest rejects only for options it cannot use; the record says so instead, as runBatch's does.
+    return runGuest({ instance: id, host: input.host.name, command: placed.command, dir, writeQemuCmd: false, ...common }).catch((error: unknown): GuestRun => ({
+      instance: id, host: input.host.name, exitCode: null, signal: null, timedOut: false, noOutput: false, stopped: false,
+      startError: error instanceof Error ? error.message : String(error), durationMs: Date.now() - started,
+      logPath: path.join(dir, 'console.log'), token: placed.command.settings[SETTING.token] ?? '', accel: (placed.command.settings[SETTING.accel] ?? 'tcg') as Accel,
+    }));
   }
-  return runRemoteGuest({ instance: id, host: input.host, command: placed.command, remoteConsole: placed.remoteConsole!, localDir: dir, ...common });
+  return runRemoteGuest({ instance: id, host: input.host, command: placed.command, remoteConsole: placed.remoteConsole!, localDir: dir, onExit, ...common });
 }
 
 /** The console is in the run directory: record the guest and judge it as kvm-recheck would. */
-function collected(input: HostBatchesInput, guest: GuestRun): void {
+async function collected(input: HostBatchesInput, guest: GuestRun): Promise<void> {
   const result = input.results.get(guest.instance)!;
   result.guest = guest;
   result.host = guest.host;
   input.log.event(input.host.name, `collected ${guest.instance} (${(guest.durationMs / 1000).toFixed(1)} s, exit ${guest.exitCode ?? guest.signal ?? 'none'})`, true);
   const banner = input.placed.get(guest.instance)?.banner;
-  input.judged.push(
-    judgeGuest({
-      dir: path.join(input.runDir, guest.instance),
-      guest,
-      suite: input.suite,
-      ...(banner ? { banner } : {}),
-      durationSeconds: input.durationSeconds,
-    }).then((verdict) => {
-      result.verdict = verdict;
-      input.log.event(input.host.name, `${guest.instance}: ${verdict.kind}${verdict.reasons.length ? ` (${verdict.reasons.join('; ')})` : ''}`);
-    }),
-  );
+  const verdict = await judgeGuest({
+    dir: path.join(input.runDir, guest.instance),
+    guest,
+    suite: input.suite,
+    ...(banner ? { banner } : {}),
+    durationSeconds: input.durationSeconds,
+  });
+  result.verdict = verdict;
+  input.log.event(input.host.name, `${guest.instance}: ${verdict.kind}${verdict.reasons.length ? ` (${verdict.reasons.join('; ')})` : ''}`);
 }
 
 export function notRun(result: InstanceResult, why: string): void {

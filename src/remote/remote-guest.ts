@@ -38,6 +38,8 @@ export interface RemoteGuestOptions {
   stopFile: string;
   signal?: AbortSignal;
   termGraceSeconds?: number;
+  /** Called the moment qemu has ended on the host, before its console is fetched: the host has room again. */
+  onExit?: () => void;
 }
 
 type EndReason = 'exited' | 'noOutput' | 'timedOut' | 'stopped';
@@ -61,6 +63,7 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
   try {
     handle = await host.spawn(['sh', '-c', GUEST_SCRIPT, 'sh', options.remoteConsole, ...command.argv]);
   } catch (error) {
+    options.onExit?.();
     return { ...base, exitCode: null, signal: null, timedOut: false, noOutput: false, stopped: false, startError: `${host.name}: ${(error as Error).message}`, durationMs: Date.now() - started };
   }
   handle.stdin.end();
@@ -114,6 +117,7 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
   } finally {
     clearInterval(timer);
     options.signal?.removeEventListener('abort', decide);
+    options.onExit?.();
     await new Promise<void>((resolve) => live.end(resolve));
   }
   const durationMs = Date.now() - started;
