@@ -3,6 +3,7 @@ import { appendFileSync } from 'node:fs';
 import type { HostFailureReason } from '../hosts/host-errors.js';
 import { KvmFarmError } from '../util/errors.js';
 import { realClock, type Clock } from './clock.js';
+import { oneLine } from './one-line.js';
 
 /**
  * A host's life in one run, as the seed's per-machine state machine: every host
@@ -97,7 +98,7 @@ export class HostWaitError extends KvmFarmError {
 
 export function formatTransition(t: Transition): string {
   const failure = t.failure ? ` [${t.failure}]` : '';
-  return `${t.at} ${t.host} state ${t.from} -> ${t.to}: ${t.reason}${failure}`;
+  return `${t.at} ${oneLine(t.host)} state ${t.from} -> ${t.to}: ${oneLine(t.reason)}${failure}`;
 }
 
 /** A sink that appends each line to a file (the run directory's `remote-log`). */

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { KvmFarmError } from '../util/errors.js';
 import { realClock, type Clock } from './clock.js';
+import { oneLine } from './one-line.js';
 import type { FleetFailureReason, HostStateMachine, Transition } from './host-state.js';
 
 export interface QuorumOptions {
@@ -175,7 +176,7 @@ export class Quorum extends EventEmitter<{ join: [string] }> {
 
 /** One line naming each missing host and why, e.g. `h2 (connection refused)`. */
 export function quorumError(ready: number, total: number, min: number, elapsedMs: number, missing: readonly MissingHost[]): KvmFarmError {
-  const list = missing.map((m) => `${m.host} (${m.why})`).join(', ');
+  const list = missing.map((m) => `${oneLine(m.host)} (${oneLine(m.why)})`).join(', ');
   const seconds = Math.round(elapsedMs / 100) / 10;
   return new KvmFarmError('KVMFARM_QUORUM',
     `only ${ready} of ${total} hosts ready after ${seconds} s, --min-hosts needs ${min}; missing: ${list}: fix those hosts, lower --min-hosts or raise --gather-timeout`);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Unpack, type ReadEntry } from 'tar';
 import { KvmFarmError } from '../util/errors.js';
+import { oneLine } from './one-line.js';
 
 /**
  * Unpacking a result tarball from a host we do not trust into one scenario
@@ -25,7 +26,7 @@ export interface SafeExtractOptions {
 }
 
 export interface Refusal {
-  /** The entry's name as the archive gave it. */
+  /** The entry's name as the archive gave it, control characters escaped. */
   path: string;
   /** node-tar's entry type (`SymbolicLink`, `CharacterDevice`), or `archive` for the archive as a whole. */
   type: string;
@@ -81,7 +82,7 @@ export async function safeExtract(source: Readable | string, targetDir: string, 
       unlisted++;
       return;
     }
-    refused.push({ path: entry ? String(entry.path) : '(archive)', type: entry ? String(entry.type) : 'archive', reason });
+    refused.push({ path: entry ? oneLine(String(entry.path)) : '(archive)', type: entry ? String(entry.type) : 'archive', reason: oneLine(reason) });
   };
 
   const unpack = new Unpack({

@@ -152,3 +152,14 @@ describe('renderStateDiagram', () => {
     expect(renderStateDiagram(table)).toMatch(/^done\s+-> connecting \(back\)$/m);
   });
 });
+
+describe('log lines from hostile text', () => {
+  it('stay one line when a host name or reason carries newlines and escapes', () => {
+    const lines: string[] = [];
+    const m = new HostStateMachine('h1\n2026-01-01T00:00:00.000Z h2 state', { sink: (l) => lines.push(l) });
+    m.transition('probing', 'connected');
+    m.transition('failed', 'qemu: not found\n2026-01-01T00:00:00.000Z h3 state running -> done: ok\x1b[2J', 'probe');
+    expect(lines.every((l) => !/[\n\r\x1b]/.test(l))).toBe(true);
+    expect(lines[1]).toMatch(/h1\\n2026-01-01T00:00:00\.000Z h2 state state probing -> failed: qemu: not found\\n2026.*ok\\x1b\[2J \[probe\]$/);
+  });
+});

@@ -218,3 +218,16 @@ describe('Quorum on state machines', () => {
     expect(describeHost(m)).toBe('still probing');
   });
 });
+
+describe('quorum error from hostile probe output', () => {
+  it('is still one line', async () => {
+    const m = new HostStateMachine('h1');
+    const { quorum } = gatherMachines([m], { gatherTimeoutMs: 10 * S });
+    const seen = track(quorum);
+    m.transition('probing', 'connected');
+    m.transition('failed', 'no qemu\nsecond line', 'probe');
+    await at(0);
+    expect(seen.error?.message).toContain('h1 (probe failed: no qemu\\nsecond line)');
+    expect(seen.error?.message).not.toContain('\n');
+  });
+});

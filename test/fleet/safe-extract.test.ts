@@ -248,3 +248,10 @@ describe('safeExtract', () => {
     await expect(safeExtract(Readable.from([rawTar([])]), path.join(parent, 'TREE09'))).rejects.toThrow(/does not exist/);
   });
 });
+
+describe('safeExtract refusals from hostile names', () => {
+  it('are printable on one line', async () => {
+    const result = await safeExtract(Readable.from([rawTar([{ path: '../x\nFAKE LOG LINE', body: 'x' }])]), target);
+    expect(result.refused).toEqual([{ path: '../x\\nFAKE LOG LINE', type: 'File', reason: "'..' in the path" }]);
+  });
+});
