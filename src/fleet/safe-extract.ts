@@ -88,8 +88,9 @@ export async function safeExtract(source: Readable | string, targetDir: string, 
   const unpack = new Unpack({
     cwd,
     strict: false,
-    // Never follow or keep what is there: a kvm-again run links kernels into
-    // scenario directories, and writing through such a link would change the original run.
+    // A kvm-again run links kernels into scenario directories; writing through
+    // such a link would change the original run. node-tar already replaces links
+    // rather than writing through them; unlink makes replacing the rule for every path.
     unlink: true,
     preserveOwner: false,
     noMtime: true,
