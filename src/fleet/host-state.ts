@@ -235,3 +235,8 @@ function edgeMark(from: HostState, to: HostState): string {
   if (b >= 0 && (a < 0 || b < a)) return ' (back)';
   return '';
 }
+
+/** One machine per host, all writing to the same sink (the run's `remote-log`). */
+export function createFleet(hosts: readonly string[], options: Omit<HostStateMachineOptions, 'initial'> = {}): Map<string, HostStateMachine> {
+  return new Map([...new Set(hosts)].map((host) => [host, new HostStateMachine(host, options)]));
+}

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-  fileSink, HOST_STATES, HostStateMachine, HostWaitError, IllegalTransitionError, renderStateDiagram, TERMINAL_STATES, TRANSITIONS,
+  createFleet, fileSink, HOST_STATES, HostStateMachine, HostWaitError, IllegalTransitionError, renderStateDiagram, TERMINAL_STATES, TRANSITIONS,
   type HostState,
 } from '../../src/fleet/host-state.js';
 
@@ -161,5 +161,17 @@ describe('log lines from hostile text', () => {
     m.transition('failed', 'qemu: not found\n2026-01-01T00:00:00.000Z h3 state running -> done: ok\x1b[2J', 'probe');
     expect(lines.every((l) => !/[\n\r\x1b]/.test(l))).toBe(true);
     expect(lines[1]).toMatch(/h1\\n2026-01-01T00:00:00\.000Z h2 state state probing -> failed: qemu: not found\\n2026.*ok\\x1b\[2J \[probe\]$/);
+  });
+});
+
+describe('createFleet', () => {
+  it('makes one machine per distinct host, sharing the sink', () => {
+    const lines: string[] = [];
+    const fleet = createFleet(['h1', 'h2', 'h1'], { sink: (l) => lines.push(l) });
+    expect([...fleet.keys()]).toEqual(['h1', 'h2']);
+    fleet.get('h1')!.transition('probing', 'a');
+    fleet.get('h2')!.transition('unreachable', 'b', 'timeout');
+    expect(lines.map((l) => l.split(' ').slice(1, 5).join(' '))).toEqual(['h1 state connecting ->', 'h2 state connecting ->']);
+    expect([...fleet.values()].map((m) => m.state)).toEqual(['probing', 'unreachable']);
   });
 });
