@@ -17,6 +17,9 @@ export const GUEST_SCRIPT =
   'c=$1; shift; "$@" </dev/null >&2 2>&1 & q=$!; ' +
   'tail -s 0.1 -c +1 -F --pid=$q -- "$c" 2>/dev/null; wait $q';
 
+/** After a kill, how long the host may take to report the guest's end before it is given up on. */
+const KILL_WAIT_MS = 30_000;
+
 /** Kernel output, as opposed to SeaBIOS's banner (ConsoleWatch's rule). */
 const KERNEL_OUTPUT = /Linux version |^\[\s*\d+\.\d+\]/m;
 
@@ -86,21 +89,30 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
   handle.stderr.on('data', (chunk: Buffer) => output.push(chunk));
 
   let reason = 'exited' as EndReason;
+  let killedAt = 0;
+  let giveUp: () => void = () => {};
+  const abandoned = new Promise<null>((resolve) => (giveUp = () => resolve(null)));
+  const kill = (signal: string): void => {
+    handle.kill(signal);
+    killedAt ||= Date.now();
+  };
   const decide = (): void => {
+    // A host that neither ends the guest nor drops the connection must not hold the run forever.
+    if (killedAt && Date.now() - killedAt > KILL_WAIT_MS) giveUp();
     if (reason !== 'exited') return;
     const now = Date.now();
     const elapsedS = (now - started) / 1000;
     const limitS = options.durationSeconds + options.shutdownGraceSeconds;
     if (options.signal?.aborted || existsSync(options.stopFile)) {
       reason = 'stopped';
-      handle.kill('SIGTERM');
-      setTimeout(() => handle.kill('SIGKILL'), (options.termGraceSeconds ?? 3) * 1000).unref();
+      kill('SIGTERM');
+      setTimeout(() => kill('SIGKILL'), (options.termGraceSeconds ?? 3) * 1000).unref();
     } else if (!kernelSeen && elapsedS >= options.bootTimeoutSeconds) {
       reason = 'noOutput';
-      handle.kill('SIGKILL');
+      kill('SIGKILL');
     } else if (elapsedS >= limitS && ((now - lastGrowth) / 1000 >= quietS || elapsedS >= limitS + options.shutdownGraceSeconds)) {
       reason = 'timedOut';
-      handle.kill('SIGKILL');
+      kill('SIGKILL');
     }
   };
   // Deadlines are checked each second; the guest's end itself arrives as the channel's exit event.
@@ -110,8 +122,9 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
   let signal: string | null = null;
   let lost: string | null = null;
   try {
-    const status = await handle.exited;
-    ({ exitCode, signal } = fromShell(status.exitCode, status.signal));
+    const status = await Promise.race([handle.exited, abandoned]);
+    if (status) ({ exitCode, signal } = fromShell(status.exitCode, status.signal));
+    else lost = `${host.name}: qemu was still running ${KILL_WAIT_MS / 1000} s after it was killed`;
   } catch (error) {
     lost = `${host.name}: ${(error as Error).message}`;
   } finally {

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import PQueue from 'p-queue';
-import type { Host } from '../hosts/index.js';
+import { SshHost, type Host } from '../hosts/index.js';
 import { allBatches, planRun } from '../plan/plan.js';
 import type { Batch } from '../plan/types.js';
 import { countVerdicts, runExitCode } from '../report/totals.js';
@@ -74,6 +74,7 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
       tracker.add(m.name);
       try {
         m.host = await connectHost(m.name, connect);
+        if (m.host instanceof SshHost) m.host.on('lost', (error) => tracker.fail(m.name, error.message));
         tracker.move(m.name, 'connected');
         m.probe = await probeHost(m.host, { qemuBinary, accel: options.accel ?? 'auto', remoteDir, ...(options.signal ? { signal: options.signal } : {}) });
         tracker.move(m.name, 'probed', `${m.probe.cpus} CPUs, ${m.probe.accel} (${m.probe.accelReason}), ${(m.probe.freeBytes / 2 ** 30).toFixed(1)} GiB free in ${remoteDir}, ${m.probe.qemuVersion}`);

@@ -1,0 +1,96 @@
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { remoteRun } from '../../src/remote/index.js';
+import { useFarm } from '../hosts/farm-fixture.js';
+import { testKernelTree } from '../helpers/kernel-tree.js';
+import { smallRunOptions } from '../helpers/run-options.js';
+
+const tree = testKernelTree();
+const { farm } = useFarm({ hosts: [{ name: 'f1', cpus: 1 }, { name: 'f2', cpus: 1 }] });
+const results = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-faults-'));
+afterAll(() => rmSync(results, { recursive: true, force: true }));
+
+/**
+ * A stand-in qemu on the hosts (the farm directory is visible there): answers the
+ * probe's --version, then prints a kernel line to its console and sleeps, on f1 for
+ * 2 s and on f2 for a minute.
+ */
+function fakeQemu(): string {
+  const file = path.join(farm().dir, 'fake-qemu-faults');
+  writeFileSync(file, [
+    '#!/bin/sh',
+    'if [ "$1" = --version ]; then echo "QEMU emulator version 0-fake"; exit 0; fi',
+    'for a; do case $a in file:*) c=${a#file:};; esac; done',
+    'echo "[    0.000000] Linux version 6.1.0-fake" >> "$c"',
+    'if [ "$(hostname)" = f2 ]; then exec sleep 60; fi',
+    'sleep 2; exit 0',
+    '',
+  ].join('\n'));
+  chmodSync(file, 0o755);
+  return file;
+}
+
+function waitFor(check: () => boolean, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (check()) resolve(clearInterval(timer));
+      else if (Date.now() > until) reject(new Error(`condition not met within ${ms} ms`, { cause: clearInterval(timer) }));
+    }, 100);
+  });
+}
+
+describe.skipIf(!tree)('kvm-remote when hosts fail', () => {
+  it('a host lost mid-run: its guest is an infra-error, its queued batch is not run, the other host finishes', async () => {
+    const name = 'lost';
+    const remoteLog = path.join(results, `${name}-remote`, 'remote-log');
+    const run = remoteRun({
+      hosts: ['f1', 'f2'], sshConfigFile: farm().configFile, agent: null, accel: 'tcg',
+      source: { kind: 'build', options: smallRunOptions(tree!, results, { configs: '4*UP01-SMALL', durationSeconds: 60, datestamp: name, qemuCmd: fakeQemu() }) },
+    });
+    await waitFor(() => { try { return /f2 batch \d+ started/.test(readFileSync(remoteLog, 'utf8')); } catch { return false; } }, 60_000);
+    const cut = Date.now();
+    await farm().cutNetwork('f2');
+    try {
+      const summary = await run;
+      // The farm's client config allows 3 missed keepalives at 1 s.
+      expect(Date.now() - cut).toBeLessThan(20_000);
+      const f2 = summary.hosts.find((h) => h.name === 'f2')!;
+      expect(f2.failure).toMatch(/f2: connection to .* lost/);
+      const onF2 = summary.instances.filter((x) => x.host === 'f2' || x.verdict?.reasons.some((r) => r.startsWith('not run: host f2 failed')));
+      expect(onF2).toHaveLength(2);
+      expect(onF2.map((x) => x.verdict?.kind)).toEqual(['infra-error', 'infra-error']);
+      expect(onF2.map((x) => x.verdict!.reasons.join(' ')).join('\n')).toMatch(/lost[\s\S]*not run: host f2 failed|not run: host f2 failed[\s\S]*lost/);
+      const onF1 = summary.instances.filter((x) => x.host === 'f1');
+      expect(onF1).toHaveLength(2);
+      for (const x of onF1) expect(x.guest).toMatchObject({ exitCode: 0, startError: null });
+      expect(readFileSync(remoteLog, 'utf8')).toMatch(/Z f2 state failed: f2: connection to .* lost/);
+    } finally {
+      await farm().restoreNetwork('f2');
+    }
+  }, 5 * 60_000);
+
+  it('an interrupt stops every guest at once and marks the run interrupted', async () => {
+    const controller = new AbortController();
+    const name = 'interrupt';
+    const remoteLog = path.join(results, `${name}-remote`, 'remote-log');
+    const run = remoteRun({
+      hosts: ['f2'], sshConfigFile: farm().configFile, agent: null, accel: 'tcg', signal: controller.signal,
+      source: { kind: 'build', options: smallRunOptions(tree!, results, { configs: '2*UP01-SMALL', durationSeconds: 60, datestamp: name, qemuCmd: fakeQemu() }) },
+    });
+    await waitFor(() => { try { return /f2 batch \d+ started/.test(readFileSync(remoteLog, 'utf8')); } catch { return false; } }, 60_000);
+    const aborted = Date.now();
+    controller.abort();
+    const summary = await run;
+    expect(Date.now() - aborted).toBeLessThan(15_000);
+    expect(summary.interrupted).toBe(true);
+    expect(summary.exitCode).not.toBe(0);
+    const [ran, queued] = summary.instances;
+    expect(ran!.guest!.stopped).toBe(true);
+    expect(queued!.verdict).toMatchObject({ kind: 'infra-error', reasons: ['not run: the run was interrupted'] });
+    const left = (await farm().inside('f2', ['ps', '-eo', 'args'])).split('\n').filter((l) => l.includes('fake-qemu-faults') && l.includes('interrupt-remote') && !l.includes('ps -eo'));
+    expect(left).toEqual([]);
+  }, 5 * 60_000);
+});
