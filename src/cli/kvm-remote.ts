@@ -1,5 +1,6 @@
+import { createLogUpdate } from 'log-update';
 import type { Argv } from 'yargs';
-import { remoteRun, type RemoteOptions, type RemoteSummary } from '../remote/index.js';
+import { formatProgress, remoteRun, type RemoteOptions, type RemoteProgress, type RemoteSummary } from '../remote/index.js';
 import { DEFAULT_REMOTE_DIR } from '../remote/remote-paths.js';
 import type { AccelRequest } from '../run/options.js';
 import { EXIT, reportError, usageError } from './errors.js';
@@ -79,6 +80,35 @@ export function printHosts(summary: RemoteSummary, out: (line: string) => void):
   }
 }
 
+/**
+ * On a terminal (and not CI) the progress line is rewritten in place under the event
+ * lines; otherwise each change is one plain `progress:` line.
+ */
+export function progressOutput(io: Io, live: boolean): { out: (line: string) => void; progress: (p: RemoteProgress) => void; done: () => void } {
+  if (!live) return { out: io.out, progress: (p) => io.out(`progress: ${formatProgress(p)}`), done: () => {} };
+  const update = createLogUpdate(process.stdout, { showCursor: true });
+  let last = '';
+  return {
+    out(line) {
+      update.clear();
+      io.out(line);
+      if (last) update(last);
+    },
+    progress(p) {
+      last = formatProgress(p).slice(0, Math.max(40, (process.stdout.columns ?? 80) - 1));
+      update(last);
+    },
+    done() {
+      update.done();
+    },
+  };
+}
+
+function isLive(io: Io, env: NodeJS.ProcessEnv = process.env): boolean {
+  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+  return io === stdio && process.stdout.isTTY === true && !ci;
+}
+
 /** kvm-remote: build here (or take an earlier run's kernels), run the batches on ssh hosts, judge here. */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   try {
@@ -90,8 +120,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     const options = await parseKvmRemoteArgs(argv);
     const controller = new AbortController();
     const restore = installSignalHandlers(controller, io.err);
+    const display = progressOutput(io, isLive(io));
     try {
-      const summary = await remoteRun({ ...options, log: io.out, signal: controller.signal });
+      const summary = await remoteRun({ ...options, log: display.out, onProgress: display.progress, signal: controller.signal });
+      display.done();
       printSummary(summary, io.out);
       printHosts(summary, io.out);
       return summary.exitCode;

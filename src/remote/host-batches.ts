@@ -11,6 +11,7 @@ import type { InstanceResult } from '../report/types.js';
 import { judgeGuest } from '../run/judge-instance.js';
 import type { TortureSuite } from '../scenarios/suites.js';
 import type { HostTracker, RemoteLog } from './host-state.js';
+import type { ProgressCounter } from './progress.js';
 import { runRemoteGuest } from './remote-guest.js';
 import type { RemoteBatchReport } from './types.js';
 
@@ -41,6 +42,7 @@ export interface HostBatchesInput {
   epoch: number;
   /** Judgements still being written; the caller waits for them all. */
   judged: Promise<void>[];
+  progress: ProgressCounter;
   signal?: AbortSignal;
 }
 
@@ -60,11 +62,13 @@ export async function runHostBatches(input: HostBatchesInput): Promise<RemoteBat
       if (input.signal?.aborted || existsSync(stopFile) || !input.tracker.usable(host.name)) {
         const why = input.signal?.aborted ? 'the run was interrupted' : existsSync(stopFile) ? 'STOP file' : `host ${host.name} failed: ${input.tracker.failure(host.name) ?? ''}`;
         for (const id of ids) notRun(input.results.get(id)!, why);
+        input.progress.batchDropped(host.name);
         return;
       }
       input.tracker.move(host.name, 'running');
       const startedMs = Date.now() - input.epoch;
       log.event(host.name, `batch ${batch.number} started: ${ids.join(' ')}`);
+      input.progress.batchStarted(host.name);
       // The batch is over when its last qemu has exited; fetching consoles and judging go on beside the next batch.
       await Promise.all(batch.instances.map((x) => new Promise<void>((exited) => {
         input.judged.push(runOne(input, x.id, stopFile, exited).finally(exited).then((guest) => collected(input, guest)));
@@ -72,6 +76,7 @@ export async function runHostBatches(input: HostBatchesInput): Promise<RemoteBat
       const endedMs = Date.now() - input.epoch;
       reports.push({ number: batch.number, instances: ids, startedMs, endedMs });
       log.event(host.name, `batch ${batch.number} ended after ${((endedMs - startedMs) / 1000).toFixed(1)} s`);
+      input.progress.batchEnded(host.name);
       if (input.tracker.usable(host.name)) input.tracker.move(host.name, 'ready');
     });
   }
@@ -116,6 +121,7 @@ async function collected(input: HostBatchesInput, guest: GuestRun): Promise<void
     durationSeconds: input.durationSeconds,
   });
   result.verdict = verdict;
+  input.progress.judged();
   input.log.event(input.host.name, `${guest.instance}: ${verdict.kind}${verdict.reasons.length ? ` (${verdict.reasons.join('; ')})` : ''}`);
 }
 

@@ -73,6 +73,10 @@ export class HostTracker {
     this.move(host, 'failed', why);
   }
 
+  all(): { name: string; state: HostStateName }[] {
+    return [...this.states].map(([name, state]) => ({ name, state }));
+  }
+
   usable(host: string): boolean {
     const state = this.state(host);
     return state !== 'failed' && state !== 'cleaned';

@@ -4,3 +4,4 @@ export type { HostReport, RemoteBatchReport, RemoteOptions, RemoteSource, Remote
 export { DEFAULT_REMOTE_DIR } from './remote-paths.js';
 export { LOCALHOST } from './connect-hosts.js';
 export { REMOTE_LOG, type HostStateName } from './host-state.js';
+export { formatProgress, type RemoteProgress } from './progress.js';

@@ -17,6 +17,7 @@ import { notRun, runHostBatches, type PlacedInstance } from './host-batches.js';
 import { HostTracker, RemoteLog } from './host-state.js';
 import { placeOnHost } from './place.js';
 import { probeHost, type HostProbe } from './probe-host.js';
+import { ProgressCounter } from './progress.js';
 import { DEFAULT_REMOTE_DIR, remotePaths, type RemotePaths } from './remote-paths.js';
 import { listStore, ship, stageShipment } from './ship.js';
 import { prepareRemoteRun } from './source.js';
@@ -141,6 +142,8 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
     }));
     const shipAllMs = Date.now() - tarballReady;
 
+    const progress = new ProgressCounter(prepared.results.size, prepared.durationSeconds * 1000, () => tracker.all(), options.onProgress ?? (() => {}));
+    for (const m of usable) progress.plan(m.name, m.batches.length);
     const epoch = Date.now();
     const judged: Promise<void>[] = [];
     const suite = getSuite(prepared.source.suite);
@@ -148,7 +151,7 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
       m.report.batches = await runHostBatches({
         host: m.host!, local: m.name === LOCALHOST, batches: m.batches, placed: m.placed, results: prepared.results, runDir, suite,
         durationSeconds: prepared.durationSeconds, shutdownGraceSeconds: prepared.shutdownGraceSeconds, bootTimeoutSeconds: start.bootTimeoutSeconds,
-        tracker, log, epoch, judged, ...(options.signal ? { signal: options.signal } : {}),
+        tracker, log, epoch, judged, progress, ...(options.signal ? { signal: options.signal } : {}),
       });
       if (tracker.usable(m.name)) tracker.move(m.name, 'done');
     }));

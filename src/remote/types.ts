@@ -4,6 +4,7 @@ import type { RunSummary } from '../report/types.js';
 import type { RunKvmOptions } from '../run/kvm-run.js';
 import type { AccelRequest } from '../run/options.js';
 import type { HostStateName } from './host-state.js';
+import type { RemoteProgress } from './progress.js';
 
 /** Where the kernels come from: a fresh build (kvm-run options) or an earlier run (kvm-again options). */
 export type RemoteSource =
@@ -34,6 +35,8 @@ export interface RemoteOptions {
   /** Longest one host may take to receive its tarball. Default 10 minutes. */
   shipTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Called whenever a batch starts or ends or a guest is judged. */
+  onProgress?: (progress: RemoteProgress) => void;
   signal?: AbortSignal;
 }
 

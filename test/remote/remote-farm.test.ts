@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseQemuCmdFile } from '../../src/qemu/index.js';
-import { remoteRun, type RemoteOptions, type RemoteSummary } from '../../src/remote/index.js';
+import { main } from '../../src/cli/kvm-remote.js';
+import { remoteRun, type RemoteOptions, type RemoteProgress, type RemoteSummary } from '../../src/remote/index.js';
 import { recheckRun } from '../../src/run/recheck.js';
 import { farmConfigText, useFarm } from '../hosts/farm-fixture.js';
 import { PWNED_FILES } from '../hosts/hostile-words.js';
@@ -34,9 +35,13 @@ let first: RemoteSummary | undefined;
 describe.skipIf(!tree)('kvm-remote on a farm of namespace hosts (real kernels, TCG)', () => {
   it('runs 6 instances of 30 s on hosts of 1, 2 and 2 CPUs, judged into a run directory laid out as a local one', async () => {
     const logins = HOSTS.map((h) => farm().countLogins(h.name));
+    const progress: RemoteProgress[] = [];
     const summary = await remote({
       source: { kind: 'build', options: smallRunOptions(tree!, results, { configs: '3*UP01-SMALL 2*TREE02C-SMALL BUSTED01-SMALL', datestamp: 'farm' }) },
+      onProgress: (p) => progress.push(p),
     });
+    expect(progress.at(-1)).toMatchObject({ batches: { running: 0, queued: 0, done: summary.hosts.reduce((n, h) => n + h.batches.length, 0) }, judged: 6, instances: 6 });
+    expect(progress.some((p) => p.batches.running === 3)).toBe(true);
     first = summary;
     const kinds = Object.fromEntries(summary.instances.map((x) => [x.instance, x.verdict?.kind]));
     expect(kinds).toEqual({
@@ -115,6 +120,20 @@ describe.skipIf(!tree)('kvm-remote on a farm of namespace hosts (real kernels, T
       expect(await farm().inside('r1', ['ls', '/tmp'])).not.toContain(path.basename(file));
     }
   }, 10 * MINUTES);
+
+  it('kvm-remote HOSTS RUNDIR: the command line runs a rerun and prints each host', async () => {
+    expect(first).toBeDefined();
+    const out: string[] = [];
+    const err: string[] = [];
+    const status = await main(
+      ['r2 r3', first!.runDir, '--configs', 'UP01-SMALL TREE02C-SMALL', '--duration', '5s', '--rundir', path.join(results, 'cli'), '-F', farm().configFile, '--accel', 'tcg'],
+      { out: (l) => out.push(l), err: (l) => err.push(l) },
+    );
+    expect(err).toEqual([]);
+    expect(status).toBe(0);
+    expect(out.some((l) => /^progress: hosts 2 .* judged 2\/2/.test(l))).toBe(true);
+    expect(out.filter((l) => /^host r[23]: 2 CPUs, tcg, 1 batch\(es\), 0 kernel bytes shipped/.test(l))).toHaveLength(2);
+  }, 5 * MINUTES);
 
   it('refuses an unknown host key, and runs nothing there', async () => {
     expect(first).toBeDefined();

@@ -1,0 +1,112 @@
+import type { HostStateName } from './host-state.js';
+
+/** Where a remote run stands, for a live display or a progress line. */
+export interface RemoteProgress {
+  hosts: { name: string; state: HostStateName }[];
+  batches: { done: number; running: number; queued: number };
+  judged: number;
+  instances: number;
+  elapsedMs: number;
+  /** Until the last batch ends, estimated from each host's queue; null before the run phase. */
+  remainingMs: number | null;
+}
+
+interface HostQueue {
+  queued: number;
+  runningSince: number | null;
+  /** Wall time of the batches this host finished, to estimate its next ones. */
+  batchMs: number[];
+}
+
+/**
+ * Counts batches and judgements as they happen and estimates the time left: per host,
+ * what its running batch still needs plus its queued batches at the pace it has shown
+ * (the test duration until it has shown one); the run ends with its slowest host.
+ */
+export class ProgressCounter {
+  private readonly queues = new Map<string, HostQueue>();
+  private readonly started = Date.now();
+  private runPhase = false;
+  private judgedCount = 0;
+
+  constructor(
+    private readonly instances: number,
+    private readonly durationMs: number,
+    private readonly hostStates: () => { name: string; state: HostStateName }[],
+    private readonly notify: (progress: RemoteProgress) => void,
+  ) {}
+
+  plan(host: string, batches: number): void {
+    this.queues.set(host, { queued: batches, runningSince: null, batchMs: [] });
+  }
+
+  batchStarted(host: string): void {
+    const q = this.queue(host);
+    this.runPhase = true;
+    q.queued--;
+    q.runningSince = Date.now();
+    this.emit();
+  }
+
+  batchEnded(host: string): void {
+    const q = this.queue(host);
+    if (q.runningSince !== null) q.batchMs.push(Date.now() - q.runningSince);
+    q.runningSince = null;
+    this.emit();
+  }
+
+  /** A batch that will never run (interrupt, STOP, its host failed). */
+  batchDropped(host: string): void {
+    this.queue(host).queued--;
+    this.emit();
+  }
+
+  judged(): void {
+    this.judgedCount++;
+    this.emit();
+  }
+
+  snapshot(now = Date.now()): RemoteProgress {
+    const all = [...this.queues.values()];
+    const done = all.reduce((n, q) => n + q.batchMs.length, 0);
+    const running = all.filter((q) => q.runningSince !== null).length;
+    const queued = all.reduce((n, q) => n + q.queued, 0);
+    const remaining = all.map((q) => {
+      const pace = q.batchMs.length > 0 ? q.batchMs.reduce((a, b) => a + b, 0) / q.batchMs.length : this.durationMs;
+      const current = q.runningSince === null ? 0 : Math.max(0, pace - (now - q.runningSince));
+      return current + q.queued * pace;
+    });
+    return {
+      hosts: this.hostStates(),
+      batches: { done, running, queued },
+      judged: this.judgedCount,
+      instances: this.instances,
+      elapsedMs: now - this.started,
+      remainingMs: this.runPhase ? Math.max(0, ...remaining) : null,
+    };
+  }
+
+  private emit(): void {
+    this.notify(this.snapshot());
+  }
+
+  private queue(host: string): HostQueue {
+    const q = this.queues.get(host);
+    if (!q) throw new Error(`no queue planned for host ${host}`);
+    return q;
+  }
+}
+
+/** `hosts 3 (3 running) | batches 2 done, 3 running, 1 queued | judged 4/6 | 1m05s elapsed, ~40s left` */
+export function formatProgress(p: RemoteProgress): string {
+  const states = new Map<string, number>();
+  for (const h of p.hosts) states.set(h.state, (states.get(h.state) ?? 0) + 1);
+  const hostPart = [...states].map(([state, n]) => `${n} ${state}`).join(', ');
+  const left = p.remainingMs === null ? '' : `, ~${clock(p.remainingMs)} left`;
+  return `hosts ${p.hosts.length} (${hostPart}) | batches ${p.batches.done} done, ${p.batches.running} running, ${p.batches.queued} queued | judged ${p.judged}/${p.instances} | ${clock(p.elapsedMs)} elapsed${left}`;
+}
+
+function clock(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
