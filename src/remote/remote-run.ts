@@ -113,7 +113,8 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
     for (const m of usable) {
       const { placed, shipment } = await placeOnHost({ runDir, batches: m.batches, commands: prepared.commands, accel: m.probe!.accel, ...(m.paths ? { paths: m.paths } : {}), blobs });
       m.placed = placed;
-      if (m.paths && m.host) staged.set(m.name, stageShipment(shipment, await listStore(m.host, m.paths)));
+      // A host with no batch (more hosts than work) gets no tarball and simply stays idle.
+      if (m.paths && m.host && m.batches.length > 0) staged.set(m.name, stageShipment(shipment, await listStore(m.host, m.paths)));
     }
     const tarballReady = Date.now();
     const shipQueue = new PQueue({ concurrency: options.shipConcurrency ?? Math.max(1, staged.size) });

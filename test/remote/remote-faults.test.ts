@@ -94,3 +94,14 @@ describe.skipIf(!tree)('kvm-remote when hosts fail', () => {
     expect(left).toEqual([]);
   }, 5 * 60_000);
 });
+
+describe.skipIf(!tree)('kvm-remote with more hosts than work', () => {
+  it('a host with no batch is left idle, not failed', async () => {
+    const summary = await remoteRun({
+      hosts: ['f1', 'f2'], sshConfigFile: farm().configFile, agent: null, accel: 'tcg',
+      source: { kind: 'build', options: smallRunOptions(tree!, results, { configs: 'UP01-SMALL', durationSeconds: 5, datestamp: 'idle-host', qemuCmd: fakeQemu() }) },
+    });
+    expect(summary.instances.map((x) => x.host)).toEqual(['f1']);
+    expect(summary.hosts.map((h) => [h.name, h.failure, h.batches.length])).toEqual([['f1', null, 1], ['f2', null, 0]]);
+  }, 5 * 60_000);
+});
