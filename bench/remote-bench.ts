@@ -28,7 +28,8 @@ export interface RemoteBenchOptions {
 
 export interface RemoteBenchResult {
   ship: { sequentialMs: number; concurrentMs: number; perHostSequential: Record<string, number>; perHostConcurrent: Record<string, number>; kernelBytes: number; rerunKernelBytes: number; rerunTarBytes: number };
-  idle: { gapsMs: number[]; maxMs: number };
+  /** gapsMs: as the coordinator sees it (last exit event to next spawn); hostGapsMs: on the host, last console write of a batch to the next batch's console being created. */
+  idle: { gapsMs: number[]; maxMs: number; hostGapsMs: number[]; hostMaxMs: number };
   makespan: { wallMs: number; idealMs: number; longestMs: number; cpuSecondsPerCpuMs: number; overPercent: number; hostCpus: number };
   compression: { bytes: number; gzipRatio: number; gzipMBps: number; zstdRatio: number; zstdMBps: number; shipMBps: number };
 }
@@ -43,13 +44,14 @@ export async function benchRemote(options: RemoteBenchOptions = {}): Promise<Rem
   const results = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-bench-remote-'));
   await cleanupStaleFarms();
   const farm = await createFarm({ hosts: HOSTS });
-  const run = (over: { shipConcurrency?: number; durationSeconds: number; datestamp: string; again?: string }) =>
+  const run = (over: { shipConcurrency?: number; durationSeconds: number; datestamp: string; again?: string; keepRemote?: boolean }) =>
     remoteRun({
       hosts: HOSTS.map((h) => h.name),
       sshConfigFile: farm.configFile,
       agent: null,
       accel: 'tcg',
       ...(over.shipConcurrency ? { shipConcurrency: over.shipConcurrency } : {}),
+      ...(over.keepRemote ? { keepRemote: true } : {}),
       source: over.again
         ? { kind: 'again', options: { runDir: over.again, durationSeconds: over.durationSeconds, newRunDir: path.join(results, over.datestamp) } }
         : { kind: 'build', options: smallRunOptions(kernelDir, results, { configs: CONFIGS, durationSeconds: over.durationSeconds, datestamp: over.datestamp, accel: 'tcg' }) },
@@ -59,7 +61,9 @@ export async function benchRemote(options: RemoteBenchOptions = {}): Promise<Rem
     const sequential = await run({ shipConcurrency: 1, durationSeconds: 5, datestamp: 'sequential' });
     await emptyStores(farm);
     log(`run 2: default concurrency, empty kernel stores, ${options.durationSeconds ?? 20} s guests (makespan)`);
-    const concurrent = await run({ durationSeconds: options.durationSeconds ?? 20, datestamp: 'concurrent' });
+    // Kept on the hosts: the consoles' file times tell when each guest really started and stopped there.
+    const concurrent = await run({ durationSeconds: options.durationSeconds ?? 20, datestamp: 'concurrent', keepRemote: true });
+    const onHosts = await hostSideGaps(farm, concurrent);
     log('run 3: rerun of run 2 on the same hosts, 5 s guests');
     const rerun = await run({ durationSeconds: 5, datestamp: 'rerun', again: concurrent.runDir });
     for (const s of [sequential, concurrent, rerun]) {
@@ -76,7 +80,7 @@ export async function benchRemote(options: RemoteBenchOptions = {}): Promise<Rem
         rerunKernelBytes: sum(rerun.hosts.map((h) => h.blobBytesShipped)),
         rerunTarBytes: sum(rerun.hosts.map((h) => h.tarBytesShipped)),
       },
-      idle: idleGaps(concurrent),
+      idle: { ...idleGaps(concurrent), hostGapsMs: onHosts, hostMaxMs: Math.max(0, ...onHosts) },
       makespan: makespan(concurrent),
       compression: await compression(concurrent),
     };
@@ -88,6 +92,29 @@ export async function benchRemote(options: RemoteBenchOptions = {}): Promise<Rem
 
 async function emptyStores(farm: Farm): Promise<void> {
   for (const h of farm.hosts) await farm.inside(h.name, ['rm', '-rf', '/tmp/kvm-farm']);
+}
+
+/**
+ * On each host, from the last console write of one batch (its guests are powering off)
+ * to the first console file of the next being created (qemu is up): the guest-free time
+ * the host really saw, exit notification, ssh round trips and qemu start-up included.
+ */
+async function hostSideGaps(farm: Farm, s: RemoteSummary): Promise<number[]> {
+  const gaps: number[] = [];
+  for (const h of s.hosts) {
+    const out = await farm.inside(h.name, ['find', `/tmp/kvm-farm/runs/${path.basename(s.runDir)}`, '-name', 'console.log', '-exec', 'stat', '-c', '%n %.3W %.3Y', '{}', '+']);
+    const times = new Map(out.trim().split('\n').filter((l) => l !== '').map((l) => {
+      const [file, born, written] = l.split(' ');
+      return [path.basename(path.dirname(file!)), { born: Number(born) * 1000, written: Number(written) * 1000 }] as const;
+    }));
+    const batches = [...h.batches].sort((a, b) => a.startedMs - b.startedMs);
+    for (let i = 1; i < batches.length; i++) {
+      const lastWrite = Math.max(...batches[i - 1]!.instances.map((id) => times.get(id)!.written));
+      const nextBorn = Math.min(...batches[i]!.instances.map((id) => times.get(id)!.born));
+      gaps.push(Math.round(nextBorn - lastWrite));
+    }
+  }
+  return gaps;
 }
 
 function perHostShip(s: RemoteSummary): Record<string, number> {
@@ -153,7 +180,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.log(`      --ship-concurrency 1   ${s(r.ship.sequentialMs)}  (${hosts(r.ship.perHostSequential)})`);
   console.log(`      default (all at once)  ${s(r.ship.concurrentMs)}  (${hosts(r.ship.perHostConcurrent)})`);
   console.log(`      rerun, same kernels    ${r.ship.rerunKernelBytes} kernel bytes (target 0), ${r.ship.rerunTarBytes} tar bytes (qemu-cmd files)`);
-  console.log(`  (b) idle between batches  max ${s(r.idle.maxMs)} over ${r.idle.gapsMs.length} hand-offs [${r.idle.gapsMs.map((g) => `${g} ms`).join(', ')}] (target < 1 s)`);
+  console.log(`  (b) idle between batches  on the host (last console write -> next console created): max ${s(r.idle.hostMaxMs)} [${r.idle.hostGapsMs.map((g) => `${g} ms`).join(', ')}] (target < 1 s)`);
+  console.log(`                            at the coordinator (last exit event -> next batch spawned): max ${r.idle.maxMs} ms over ${r.idle.gapsMs.length} hand-offs`);
   console.log(`  (c) run wall time         ${s(r.makespan.wallMs)} against ideal ${s(r.makespan.idealMs)} (longest guest ${s(r.makespan.longestMs)}, CPU-seconds / ${r.makespan.hostCpus} CPUs ${s(r.makespan.cpuSecondsPerCpuMs)}): ${r.makespan.overPercent >= 0 ? '+' : ''}${r.makespan.overPercent.toFixed(1)} % (target within 5 %)`);
   console.log(`  compression of the shipped bzImages (${(r.compression.bytes / 1e6).toFixed(2)} MB): gzip ${(r.compression.gzipRatio * 100).toFixed(1)} % of size at ${r.compression.gzipMBps.toFixed(0)} MB/s, zstd -3 ${(r.compression.zstdRatio * 100).toFixed(1)} % at ${r.compression.zstdMBps.toFixed(0)} MB/s; shipping ran at ${r.compression.shipMBps.toFixed(1)} MB/s end to end: sent uncompressed`);
   console.log(JSON.stringify(r));
