@@ -70,6 +70,7 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
   }));
   const paths = (m: Member) => (m.name === LOCALHOST ? undefined : remotePaths(remoteDir, path.basename(runDir)));
   const qemuBinary = [...prepared.commands.values()][0]!.argv[0]!;
+  let cleaned = false;
   try {
     await Promise.all(members.map(async (m) => {
       tracker.add(m.name);
@@ -184,6 +185,7 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
     };
     if (interrupted) writeRunFile(runDir, RUN_FILES.interrupted, `${endedAt}\n`);
     await cleanUp(members, tracker, log, options.keepRemote ?? false);
+    cleaned = true;
     summary.hosts = members.map((m) => ({
       ...m.report,
       state: tracker.state(m.name),
@@ -193,6 +195,8 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
     writeReports(summary);
     return summary;
   } finally {
+    // A run that failed part-way still leaves no work directory behind.
+    if (!cleaned) await cleanUp(members, tracker, log, options.keepRemote ?? false).catch(() => {});
     await Promise.all(members.map((m) => m.host?.close()));
   }
 }
