@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -39,7 +40,9 @@ function snapshot(dir: string, skip?: string): Record<string, string> {
       else if (st.isDirectory()) {
         out[rel] = `dir ${(st.mode & 0o7777).toString(8)}`;
         walk(full);
-      } else out[rel] = `${st.isFile() ? 'file' : 'other'} ${(st.mode & 0o7777).toString(8)} ${createHash('sha256').update(readFileSync(full)).digest('hex')}`;
+      } else if (st.isFile()) out[rel] = `file ${(st.mode & 0o7777).toString(8)} ${createHash('sha256').update(readFileSync(full)).digest('hex')}`;
+      // Never open a fifo or device: reading one blocks or has effects.
+      else out[rel] = `special ${st.mode.toString(8)} ${st.rdev}`;
     }
   };
   walk(dir);
@@ -253,5 +256,39 @@ describe('safeExtract refusals from hostile names', () => {
   it('are printable on one line', async () => {
     const result = await safeExtract(Readable.from([rawTar([{ path: '../x\nFAKE LOG LINE', body: 'x' }])]), target);
     expect(result.refused).toEqual([{ path: '../x\\nFAKE LOG LINE', type: 'File', reason: "'..' in the path" }]);
+  });
+});
+
+describe('safeExtract on archives made by GNU tar from real files', () => {
+  it('refuses what a hostile host packs with -P and --transform: absolute, ../, a real symlink, fifo, device', async () => {
+    const src = path.join(root, 'hostile');
+    mkdirSync(src);
+    writeFileSync(path.join(src, 'console.log'), 'Linux version\n');
+    symlinkSync(sibling, path.join(src, 'escape'));
+    execFileSync('mkfifo', [path.join(src, 'fifo')]);
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) execFileSync('mknod', [path.join(src, 'null'), 'c', '1', '3']);
+    const archive = path.join(root, 'hostile.tar.gz');
+    // Absolute member names (-P), the real symlink and a file placed "through" it,
+    // a `..` member, plus the fifo and device as they are on disk.
+    execFileSync('tar', ['-czPf', archive,
+      '--transform', 's,^hostile/console.log$,../TREE02/console.log,',
+      '--transform', 's,^hostile/esc2$,hostile/escape/console.log,',
+      '-C', root, 'hostile', path.join(sibling, 'console.log')]);
+    const listed = execFileSync('tar', ['-tzPf', archive], { encoding: 'utf8' }).trim().split('\n');
+    expect(listed).toEqual(expect.arrayContaining(['../TREE02/console.log', `${sibling}/console.log`, 'hostile/escape', 'hostile/fifo']));
+    const before = outsideSnapshot();
+    const result = await safeExtract(archive, target);
+    expect(outsideSnapshot()).toEqual(before);
+    const reasons = Object.fromEntries(result.refused.map((r) => [r.path, r.reason.split(':')[0]]));
+    expect(reasons).toMatchObject({
+      '../TREE02/console.log': "'..' in the path",
+      [`${sibling}/console.log`]: 'absolute path',
+      'hostile/escape': 'symbolic link',
+      'hostile/fifo': 'fifo',
+    });
+    if (asRoot) expect(reasons['hostile/null']).toBe('character device');
+    expect(result.written).toEqual(['hostile']);
+    expect(readdirSync(path.join(target, 'hostile'))).toEqual([]);
   });
 });
