@@ -268,15 +268,16 @@ describe('safeExtract on archives made by GNU tar from real files', () => {
     execFileSync('mkfifo', [path.join(src, 'fifo')]);
     const asRoot = process.getuid?.() === 0;
     if (asRoot) execFileSync('mknod', [path.join(src, 'null'), 'c', '1', '3']);
+    writeFileSync(path.join(root, 'through'), 'written through the link\n');
     const archive = path.join(root, 'hostile.tar.gz');
     // Absolute member names (-P), the real symlink and a file placed "through" it,
     // a `..` member, plus the fifo and device as they are on disk.
     execFileSync('tar', ['-czPf', archive,
       '--transform', 's,^hostile/console.log$,../TREE02/console.log,',
-      '--transform', 's,^hostile/esc2$,hostile/escape/console.log,',
-      '-C', root, 'hostile', path.join(sibling, 'console.log')]);
+      '--transform', 's,^through$,hostile/escape/pwned,',
+      '-C', root, 'hostile', 'through', path.join(sibling, 'console.log')]);
     const listed = execFileSync('tar', ['-tzPf', archive], { encoding: 'utf8' }).trim().split('\n');
-    expect(listed).toEqual(expect.arrayContaining(['../TREE02/console.log', `${sibling}/console.log`, 'hostile/escape', 'hostile/fifo']));
+    expect(listed).toEqual(expect.arrayContaining(['../TREE02/console.log', `${sibling}/console.log`, 'hostile/escape', 'hostile/escape/pwned', 'hostile/fifo']));
     const before = outsideSnapshot();
     const result = await safeExtract(archive, target);
     expect(outsideSnapshot()).toEqual(before);
@@ -288,7 +289,9 @@ describe('safeExtract on archives made by GNU tar from real files', () => {
       'hostile/fifo': 'fifo',
     });
     if (asRoot) expect(reasons['hostile/null']).toBe('character device');
-    expect(result.written).toEqual(['hostile']);
-    expect(readdirSync(path.join(target, 'hostile'))).toEqual([]);
+    // With the link refused, the file meant to go through it lands in a plain directory inside.
+    expect(result.written).toEqual(['hostile', 'hostile/escape/pwned']);
+    expect(lstatSync(path.join(target, 'hostile/escape')).isDirectory()).toBe(true);
+    expect(readdirSync(sibling)).toEqual(['console.log']);
   });
 });
