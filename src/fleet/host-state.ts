@@ -60,6 +60,9 @@ export const HAPPY_PATH: readonly HostState[] = ['connecting', 'probing', 'shipp
 
 const FAULT_STATES: readonly HostState[] = ['unreachable', 'lost', 'failed'];
 
+/** States in which a host is connected and part of the run: it may be given work. */
+export const USABLE_STATES: readonly HostState[] = ['probing', 'shipping', 'ready', 'running'];
+
 export const HOST_STATES = Object.keys(TRANSITIONS) as HostState[];
 
 export const TERMINAL_STATES: readonly HostState[] = HOST_STATES.filter((s) => TRANSITIONS[s].length === 0);
@@ -148,6 +151,11 @@ export class HostStateMachine extends EventEmitter<{ transition: [Transition] }>
 
   get lastReason(): string | undefined {
     return this.log.at(-1)?.reason;
+  }
+
+  /** Connected and in the run: the coordinator may give it work (once it is ready). */
+  get usable(): boolean {
+    return USABLE_STATES.includes(this.current);
   }
 
   can(to: HostState): boolean {

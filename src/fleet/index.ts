@@ -1,7 +1,7 @@
 export { realClock, type Clock } from './clock.js';
 export {
   createFleet, fileSink, formatTransition, HAPPY_PATH, HOST_STATES, HostStateMachine, HostWaitError, IllegalTransitionError,
-  renderStateDiagram, TERMINAL_STATES, TRANSITIONS,
+  renderStateDiagram, TERMINAL_STATES, TRANSITIONS, USABLE_STATES,
   type FleetFailureReason, type HostState, type HostStateMachineOptions, type Transition, type TransitionSink,
 } from './host-state.js';
 export { oneLine } from './one-line.js';

@@ -49,6 +49,16 @@ describe('HostStateMachine', () => {
     expect(m.lastFailure?.reason).toBe('to lost');
   });
 
+  it('is usable only while connected and in the run', () => {
+    const m = new HostStateMachine('h1');
+    const seen: boolean[] = [m.usable];
+    for (const to of ['probing', 'ready', 'running', 'lost', 'rejoining', 'probing', 'ready', 'collecting', 'done'] as const) {
+      m.transition(to, 'x');
+      seen.push(m.usable);
+    }
+    expect(seen).toEqual([false, true, true, true, false, false, true, true, false, false]);
+  });
+
   it('throws a typed error for a move not in the table and stays put', () => {
     const lines: string[] = [];
     const m = new HostStateMachine('h1', { sink: (l) => lines.push(l) });
