@@ -1,40 +1,45 @@
 import type { ConsoleFindings, ProblemKind, VersionSequenceProblem } from './types.js';
 
-/** How each kind is named in diags and verdict reasons. */
-export const KIND_LABELS: Readonly<Record<ProblemKind, string>> = {
-  bang: '"!!!" error lines',
-  failure: 'FAILURE lines',
-  kcsan: 'KCSAN reports',
-  bug: 'BUGs',
-  oops: 'Oopses',
-  panic: 'Kernel panics',
-  lockdep: 'lockdep splats',
-  stall: 'RCU CPU stalls',
-  starve: 'kthread starvations',
-  callTrace: 'Call Traces',
-  hotplug: 'CPU-hotplug failures',
-  warning: 'Warnings',
-  badness: 'Badness lines',
-  nul: 'lines with nul bytes (an old qemu still writing the log?)',
-};
-
-/** Diags order: the torture test's own word first, then the kernel's, gravest first. */
-export const KIND_ORDER: readonly ProblemKind[] = [
-  'failure',
-  'bang',
-  'kcsan',
-  'bug',
-  'oops',
-  'panic',
-  'lockdep',
-  'stall',
-  'starve',
-  'callTrace',
-  'hotplug',
-  'warning',
-  'badness',
-  'nul',
+/**
+ * Every kind of trouble once, in diags order (the torture test's own word first, then
+ * the kernel's, gravest first), with its name in diags and verdict reasons and whether
+ * it fails a run. A kind that fails means the kernel or the test reported a broken
+ * guarantee: a torture error, a crash, a lockdep or RCU splat, a stall, or a backtrace
+ * (a WARN() prints `Call Trace:`, so any real WARN splat fails).
+ *
+ * The others only warn. The kernel's scripts put them in console.log.diags too, but
+ * print a warning rather than a bug for them:
+ * - `WARNING:`/`Warn`/`Badness` with no backtrace: firmware and driver notices that say
+ *   nothing about the code under test (a real WARN() carries a Call Trace);
+ * - CPU-hotplug failures: the offline/online machinery refused, often for reasons
+ *   outside the tested primitive (parse-console.sh calls them warnings, too);
+ * - nul bytes: an artefact of the log file (an old qemu still writing), not the kernel.
+ */
+const KINDS: readonly { kind: ProblemKind; label: string; fails: boolean }[] = [
+  { kind: 'failure', label: 'FAILURE lines', fails: true },
+  { kind: 'bang', label: '"!!!" error lines', fails: true },
+  { kind: 'kcsan', label: 'KCSAN reports', fails: true },
+  { kind: 'bug', label: 'BUGs', fails: true },
+  { kind: 'oops', label: 'Oopses', fails: true },
+  { kind: 'panic', label: 'Kernel panics', fails: true },
+  { kind: 'lockdep', label: 'lockdep splats', fails: true },
+  { kind: 'stall', label: 'RCU CPU stalls', fails: true },
+  { kind: 'starve', label: 'kthread starvations', fails: true },
+  { kind: 'callTrace', label: 'Call Traces', fails: true },
+  { kind: 'hotplug', label: 'CPU-hotplug failures', fails: false },
+  { kind: 'warning', label: 'Warnings', fails: false },
+  { kind: 'badness', label: 'Badness lines', fails: false },
+  { kind: 'nul', label: 'lines with nul bytes (an old qemu still writing the log?)', fails: false },
 ];
+
+/** How each kind is named in diags and verdict reasons. */
+export const KIND_LABELS = Object.fromEntries(KINDS.map((k) => [k.kind, k.label])) as Readonly<Record<ProblemKind, string>>;
+
+/** Diags order. */
+export const KIND_ORDER: readonly ProblemKind[] = KINDS.map((k) => k.kind);
+
+/** Kinds that fail a run; the rest only warn. */
+export const FAILING_KINDS: ReadonlySet<ProblemKind> = new Set(KINDS.filter((k) => k.fails).map((k) => k.kind));
 
 export function describeSequenceProblem(p: VersionSequenceProblem): string {
   return p.kind === 'gp-hang'

@@ -1,39 +1,10 @@
 import { bannerMatches, formatBanner } from '../build/kernel-banner.js';
-import { describeFailure, describeMissingEnd, describeSequenceProblem, KIND_LABELS, KIND_ORDER } from './diags.js';
+import { describeFailure, describeMissingEnd, describeSequenceProblem, FAILING_KINDS, KIND_LABELS, KIND_ORDER } from './diags.js';
 import { commandLineHasToken } from './line-kinds.js';
 import type { ConsoleFindings, JudgeInput, ProblemKind, QuotedLine, Verdict } from './types.js';
 
 /** At most this many console lines in a verdict, as zx quotes at most 20. */
 export const MAX_QUOTED = 20;
-
-/**
- * Kinds that fail a run. Each means the kernel or the test reported a broken
- * guarantee: a torture error, a crash, a lockdep or RCU splat, a stall, or a
- * backtrace (a WARN() prints `Call Trace:`, so any real WARN splat lands here).
- */
-const FAILING: ReadonlySet<ProblemKind> = new Set<ProblemKind>([
-  'failure',
-  'bang',
-  'kcsan',
-  'bug',
-  'oops',
-  'panic',
-  'lockdep',
-  'stall',
-  'starve',
-  'callTrace',
-]);
-
-/*
- * The other kinds only warn. The kernel's scripts put every one of them in
- * console.log.diags, but for these they print a warning rather than a bug:
- * - `WARNING:`/`Warn`/`Badness` with no backtrace: a real WARN() carries a Call
- *   Trace (which fails the run on its own), so what is left is firmware and driver
- *   notices that say nothing about the code under test;
- * - CPU-hotplug failures: the offline/online machinery refused, often for reasons
- *   outside the tested primitive (parse-console.sh calls them warnings, too);
- * - nul bytes: an artefact of the log file (an old qemu still writing), not the kernel.
- */
 
 /**
  * Judges one instance from plain data. Rules, first match wins: build failed;
@@ -62,8 +33,8 @@ export function judge(input: JudgeInput): Verdict {
     return { ...base, kind: 'wrong-kernel', reasons: wrong, quoted: [], ...progress };
   }
 
-  const failKinds = KIND_ORDER.filter((k) => FAILING.has(k) && (findings.counts[k] ?? 0) > 0);
-  const warnKinds = KIND_ORDER.filter((k) => !FAILING.has(k) && (findings.counts[k] ?? 0) > 0);
+  const failKinds = KIND_ORDER.filter((k) => FAILING_KINDS.has(k) && (findings.counts[k] ?? 0) > 0);
+  const warnKinds = KIND_ORDER.filter((k) => !FAILING_KINDS.has(k) && (findings.counts[k] ?? 0) > 0);
   const failReasons = consoleFailReasons(findings, failKinds);
   const warnReasons = warnKinds.map((k) => countReason(findings, k));
   const extraQuotes = findings.versionProblem ? [findings.versionProblem.line] : [];
