@@ -13,6 +13,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-[ -d node_modules ] && [ -d dist ] || npm ci --no-audit --no-fund
+[ -d node_modules ] || npm ci --no-audit --no-fund
+# A checkout that moved on since the last build must not run stale code.
+npm run --silent build
 tree=$(scripts/setup-kernel-tree.sh)
 exec bin/kvm-run --kernel-dir "$tree" --configs "${DEMO_CONFIGS:-TREE02C-SMALL UP01-SMALL}" --duration "${DEMO_DURATION:-30s}" "$@"
