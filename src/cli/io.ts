@@ -15,14 +15,15 @@ export const stdio: Io = {
 
 /**
  * Runs a whole run under SIGINT/SIGTERM handling (the first signal aborts it cleanly,
- * a second exits at once), prints its summary and gives the exit status.
+ * a second exits at once), prints its summary (and what `after` adds) and gives the exit status.
  */
-export async function runAndReport(io: Io, start: (signal: AbortSignal) => Promise<RunSummary>): Promise<number> {
+export async function runAndReport<S extends RunSummary>(io: Io, start: (signal: AbortSignal) => Promise<S>, after?: (summary: S) => void): Promise<number> {
   const controller = new AbortController();
   const restore = installSignalHandlers(controller, io.err);
   try {
     const summary = await start(controller.signal);
     printSummary(summary, io.out);
+    after?.(summary);
     return summary.exitCode;
   } finally {
     restore();

@@ -1,19 +1,15 @@
 import { createLogUpdate } from 'log-update';
 import type { Argv } from 'yargs';
 import { formatProgress, remoteRun, type RemoteOptions, type RemoteProgress, type RemoteSummary } from '../remote/index.js';
+import { DEFAULT_RETRIES } from '../fleet/requeue.js';
+import { GATHER_TIMEOUT_MS } from '../remote/remote-run.js';
 import { DEFAULT_REMOTE_DIR } from '../remote/remote-paths.js';
+import { parseDuration } from '../util/duration.js';
 import type { AccelRequest } from '../run/options.js';
 import { EXIT, reportError, usageError } from './errors.js';
 import { againOptionsFromFlags, defineAgainFlags } from './kvm-again.js';
-import type { Io } from './kvm-run.js';
-import { printSummary } from './print-summary.js';
+import { runAndReport, stdio, type Io } from './io.js';
 import { defineRunFlags, positiveInteger, runOptionsFromFlags, strictParser, wantsHelp } from './run-args.js';
-import { installSignalHandlers } from './signals.js';
-
-const stdio: Io = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-};
 
 const USAGE = 'kvm-remote "HOST1 HOST2 ..." [kvm-run options]\nkvm-remote "HOST1 HOST2 ..." RUNDIR [kvm-again options]';
 
@@ -24,10 +20,26 @@ function defineRemoteFlags<T>(parser: Argv<T>) {
     .option('ship-concurrency', { type: 'string', describe: 'Hosts receiving kernels at once; 1 ships one after another (default: all)' })
     .option('keep-remote', { type: 'boolean', default: false, describe: 'Leave each host\'s runs/<run>/ in place' })
     .option('accept-new-host-keys', { type: 'boolean', default: false, describe: 'Record unknown host keys instead of refusing them (changed keys are always refused)' })
-    .option('ssh-config', { type: 'string', alias: 'F', describe: 'Read only this ssh client config (as ssh -F)' });
+    .option('ssh-config', { type: 'string', alias: 'F', describe: 'Read only this ssh client config (as ssh -F)' })
+    .option('min-hosts', { type: 'string', describe: 'Hosts that must be ready to start (default: all listed)' })
+    .option('gather-timeout', { type: 'string', describe: `Once --min-hosts are ready, wait this long for the rest; also the limit for reaching --min-hosts: seconds (120) or 30s, 2m (default ${GATHER_TIMEOUT_MS / 1000}s)` })
+    .option('retries', { type: 'string', describe: `Reruns of an instance whose host was lost under it (default ${DEFAULT_RETRIES})` });
 }
 
-type RemoteFlags = { 'remote-dir': string; 'ship-concurrency'?: string | undefined; 'keep-remote': boolean; 'accept-new-host-keys': boolean; 'ssh-config'?: string | undefined };
+type RemoteFlags = {
+  'remote-dir': string; 'ship-concurrency'?: string | undefined; 'keep-remote': boolean; 'accept-new-host-keys': boolean; 'ssh-config'?: string | undefined;
+  'min-hosts'?: string | undefined; 'gather-timeout'?: string | undefined; retries?: string | undefined;
+};
+
+/** `--gather-timeout`: a bare number is seconds here (a wait for hosts, not a test duration). */
+export function parseGatherTimeout(text: string): number {
+  return parseDuration(/^\d+$/.test(text.trim()) ? `${text.trim()}s` : text, '--gather-timeout') * 1000;
+}
+
+function wholeNumber(flag: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw usageError(`${flag} "${text}" must be a whole number, 0 or more`);
+  return Number(text);
+}
 
 /** The hosts word: names separated by spaces, as kvm-remote.sh takes them. */
 export function parseHostList(text: string): string[] {
@@ -43,6 +55,9 @@ function remoteFields(flags: RemoteFlags): Omit<RemoteOptions, 'hosts' | 'source
     keepRemote: flags['keep-remote'],
     acceptNewHostKeys: flags['accept-new-host-keys'],
     ...(flags['ssh-config'] === undefined ? {} : { sshConfigFile: flags['ssh-config'] }),
+    ...(flags['min-hosts'] === undefined ? {} : { minHosts: positiveInteger('--min-hosts', flags['min-hosts']) }),
+    ...(flags['gather-timeout'] === undefined ? {} : { gatherTimeoutMs: parseGatherTimeout(flags['gather-timeout']) }),
+    ...(flags.retries === undefined ? {} : { retries: wholeNumber('--retries', flags.retries) }),
   };
 }
 
@@ -72,11 +87,12 @@ export async function parseKvmRemoteArgs(argv: string[], cwd = process.cwd()): P
 export function printHosts(summary: RemoteSummary, out: (line: string) => void): void {
   for (const h of summary.hosts) {
     if (h.failure) {
-      out(`host ${h.name}: FAILED: ${h.failure}`);
+      out(`host ${h.name}: FAILED: ${h.failure}${h.batches.length ? ` (after ${h.batches.length} batch(es))` : ''}`);
       continue;
     }
     const shipped = h.shipMs === undefined ? 'nothing shipped' : `${h.blobBytesShipped} kernel bytes shipped in ${(h.shipMs / 1000).toFixed(2)} s`;
-    out(`host ${h.name}: ${h.cpus} CPUs, ${h.accel}, ${h.batches.length} batch(es), ${shipped}`);
+    const lost = h.losses > 0 ? `, lost ${h.losses} time(s) and rejoined` : '';
+    out(`host ${h.name}: ${h.cpus} CPUs, ${h.accel}, ${h.batches.length} batch(es), ${shipped}${lost}`);
   }
 }
 
@@ -118,18 +134,14 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       return EXIT.ok;
     }
     const options = await parseKvmRemoteArgs(argv);
-    const controller = new AbortController();
-    const restore = installSignalHandlers(controller, io.err);
     const display = progressOutput(io, isLive(io));
-    try {
-      const summary = await remoteRun({ ...options, log: display.out, onProgress: display.progress, signal: controller.signal });
-      display.done();
-      printSummary(summary, io.out);
-      printHosts(summary, io.out);
-      return summary.exitCode;
-    } finally {
-      restore();
-    }
+    return await runAndReport(io, async (signal) => {
+      try {
+        return await remoteRun({ ...options, log: display.out, onProgress: display.progress, signal });
+      } finally {
+        display.done();
+      }
+    }, (summary) => printHosts(summary, io.out));
   } catch (error) {
     return reportError('kvm-remote', error, io.err);
   }

@@ -7,7 +7,7 @@ import { retargetQemuCommand } from '../qemu/retarget.js';
 import type { Accel } from '../qemu/types.js';
 import { INSTANCE_FILES } from '../rundir/layout.js';
 import type { BlobIndex, Blob } from './blobs.js';
-import type { PlacedInstance } from './host-batches.js';
+import type { PlacedInstance } from './run-guest-on.js';
 import { remoteBlob, remoteInstanceDir, type RemotePaths } from './remote-paths.js';
 import type { Shipment } from './ship.js';
 

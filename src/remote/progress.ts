@@ -1,8 +1,8 @@
-import type { HostStateName } from './host-state.js';
+import type { HostState } from '../fleet/host-state.js';
 
 /** Where a remote run stands, for a live display or a progress line. */
 export interface RemoteProgress {
-  hosts: { name: string; state: HostStateName }[];
+  hosts: { name: string; state: HostState }[];
   batches: { done: number; running: number; queued: number };
   judged: number;
   instances: number;
@@ -32,8 +32,10 @@ export class ProgressCounter {
   constructor(
     private readonly instances: number,
     private readonly durationMs: number,
-    private readonly hostStates: () => { name: string; state: HostStateName }[],
+    private readonly hostStates: () => { name: string; state: HostState }[],
     private readonly notify: (progress: RemoteProgress) => void,
+    /** Batches the shared queue still holds, estimated (hosts pack them as they take them). */
+    private readonly pendingBatches: () => number = () => 0,
   ) {}
 
   plan(host: string, batches: number): void {
@@ -43,7 +45,7 @@ export class ProgressCounter {
   batchStarted(host: string): void {
     const q = this.queue(host);
     this.runPhase = true;
-    q.queued--;
+    q.queued = Math.max(0, q.queued - 1);
     q.runningSince = Date.now();
     this.emit();
   }
@@ -57,7 +59,8 @@ export class ProgressCounter {
 
   /** A batch that will never run (interrupt, STOP, its host failed). */
   batchDropped(host: string): void {
-    this.queue(host).queued--;
+    const q = this.queue(host);
+    q.queued = Math.max(0, q.queued - 1);
     this.emit();
   }
 
@@ -70,7 +73,8 @@ export class ProgressCounter {
     const all = [...this.queues.values()];
     const done = all.reduce((n, q) => n + q.batchMs.length, 0);
     const running = all.filter((q) => q.runningSince !== null).length;
-    const queued = all.reduce((n, q) => n + q.queued, 0);
+    const shared = this.pendingBatches();
+    const queued = all.reduce((n, q) => n + q.queued, 0) + shared;
     const remaining = all.map((q) => {
       const pace = q.batchMs.length > 0 ? q.batchMs.reduce((a, b) => a + b, 0) / q.batchMs.length : this.durationMs;
       const current = q.runningSince === null ? 0 : Math.max(0, pace - (now - q.runningSince));
@@ -82,7 +86,8 @@ export class ProgressCounter {
       judged: this.judgedCount,
       instances: this.instances,
       elapsedMs: now - this.started,
-      remainingMs: this.runPhase ? Math.max(0, ...remaining) : null,
+      // Queued work spreads over the hosts: a rough share each on top of the slowest host's own.
+      remainingMs: this.runPhase ? Math.max(0, ...remaining) + Math.ceil(shared / Math.max(1, all.length)) * this.durationMs : null,
     };
   }
 
@@ -91,8 +96,12 @@ export class ProgressCounter {
   }
 
   private queue(host: string): HostQueue {
-    const q = this.queues.get(host);
-    if (!q) throw new Error(`no queue planned for host ${host}`);
+    let q = this.queues.get(host);
+    if (!q) {
+      // A host that joins late has no planned queue: it takes from the shared one.
+      q = { queued: 0, runningSince: null, batchMs: [] };
+      this.queues.set(host, q);
+    }
     return q;
   }
 }

@@ -1,20 +1,24 @@
 import { createWriteStream, existsSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
+import type { Refusal } from '../fleet/safe-extract.js';
 import type { Host, SpawnHandle } from '../hosts/index.js';
 import { SETTING } from '../qemu/build-command.js';
 import type { Accel, GuestRun, QemuCommand } from '../qemu/types.js';
 import { INSTANCE_FILES } from '../rundir/layout.js';
+import { collectResults } from './collect.js';
+import { taggedWords } from './sweep.js';
 
 /**
  * Runs qemu in the background and follows its console file on stdout until qemu
  * ends, then exits with qemu's status: one channel carries the live console, qemu's
- * own output (stderr) and the end of the guest. A fixed script: the console path is
- * $1, the qemu words follow it.
+ * own output (stderr) and the end of the guest. The instance directory is made here,
+ * as the guest is placed on a host only when it starts. A fixed script: the console
+ * path is $1, the qemu words follow it.
  */
 export const GUEST_SCRIPT =
-  'c=$1; shift; "$@" </dev/null >&2 2>&1 & q=$!; ' +
+  'c=$1; shift; mkdir -p -- "${c%/*}" || exit 1; "$@" </dev/null >&2 2>&1 & q=$!; ' +
   'tail -s 0.1 -c +1 -F --pid=$q -- "$c" 2>/dev/null; wait $q';
 
 /** After a kill, how long the host may take to report the guest's end before it is given up on. */
@@ -37,12 +41,16 @@ export interface RemoteGuestOptions {
   bootTimeoutSeconds: number;
   /** Past duration plus grace, a console quiet this long means hung. Default 10 (runGuest's). */
   quietSeconds?: number;
+  /** The host's run tag, in the guest's environment so a sweep finds whatever it started. */
+  tag?: string;
   /** The local run's STOP file: its appearance stops the guest. */
   stopFile: string;
   signal?: AbortSignal;
   termGraceSeconds?: number;
   /** Called the moment qemu has ended on the host, before its console is fetched: the host has room again. */
   onExit?: () => void;
+  /** Told about every entry of the host's result tarball that was refused. */
+  onRefused?: (refusals: Refusal[]) => void;
 }
 
 type EndReason = 'exited' | 'noOutput' | 'timedOut' | 'stopped';
@@ -50,7 +58,8 @@ type EndReason = 'exited' | 'noOutput' | 'timedOut' | 'stopped';
 /**
  * One guest on a host, with runGuest's rules (boot limit, duration plus grace, quiet
  * console, STOP, abort). The console streams into the local run directory as it is
- * written; once qemu ends the host's copy is fetched whole, so console.log is exact.
+ * written; once qemu ends the host's copy is fetched whole (as a tarball, unpacked
+ * with safeExtract), so console.log is exact.
  * Resolves with one GuestRun whatever happened, a lost host included.
  */
 export async function runRemoteGuest(options: RemoteGuestOptions): Promise<GuestRun> {
@@ -64,7 +73,8 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
 
   let handle: SpawnHandle;
   try {
-    handle = await host.spawn(['sh', '-c', GUEST_SCRIPT, 'sh', options.remoteConsole, ...command.argv]);
+    const words = ['sh', '-c', GUEST_SCRIPT, 'sh', options.remoteConsole, ...command.argv];
+    handle = await host.spawn(options.tag ? taggedWords(options.tag, words) : words);
   } catch (error) {
     options.onExit?.();
     return { ...base, exitCode: null, signal: null, timedOut: false, noOutput: false, stopped: false, startError: `${host.name}: ${(error as Error).message}`, durationMs: Date.now() - started };
@@ -134,10 +144,16 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
     await new Promise<void>((resolve) => live.end(resolve));
   }
   const durationMs = Date.now() - started;
-  if (!lost) await fetchConsole(host, options.remoteConsole, consoleLog);
+  if (!lost) {
+    const collected = await collectResults(host, path.posix.dirname(options.remoteConsole), localDir);
+    if (collected.refused.length > 0) options.onRefused?.(collected.refused);
+  }
   const qemuOutput = Buffer.concat(output).toString('utf8');
-  await writeFile(path.join(localDir, INSTANCE_FILES.qemuOutput), qemuOutput);
-  await writeFile(path.join(localDir, INSTANCE_FILES.qemuRetval), `${retval(exitCode, signal)}\n`);
+  // A lost attempt's files would land beside its rerun's: only its partial console is kept (renamed by the coordinator).
+  if (!lost) {
+    await writeFile(path.join(localDir, INSTANCE_FILES.qemuOutput), qemuOutput);
+    await writeFile(path.join(localDir, INSTANCE_FILES.qemuRetval), `${retval(exitCode, signal)}\n`);
+  }
   let startError = lost;
   if (!startError && reason === 'exited' && exitCode !== 0 && bytes === 0) {
     startError = firstLines(qemuOutput) || `qemu exited with status ${exitCode} on ${host.name} before writing any console output`;
@@ -152,14 +168,6 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
     startError,
     durationMs,
   };
-}
-
-/** The whole console as the host wrote it: the live stream may miss bytes written as tail ended. */
-async function fetchConsole(host: Host, remote: string, local: string): Promise<void> {
-  const copy = `${local}.fetch`;
-  const result = await host.getStream(remote, createWriteStream(copy), { timeoutMs: 60_000 }).catch(() => undefined);
-  if (result?.exitCode === 0) await rename(copy, local);
-  else await rm(copy, { force: true });
 }
 
 /** sh reports a killed qemu as 128 + signal; the record wants the signal's name, as runGuest gives it. */

@@ -1,8 +1,8 @@
-import { rmSync } from 'node:fs';
-import path from 'node:path';
 import PQueue from 'p-queue';
-import { SshHost, type Host } from '../hosts/index.js';
-import { allBatches, planRun } from '../plan/plan.js';
+import { createFleet } from '../fleet/host-state.js';
+import { gatherMachines, type QuorumStart } from '../fleet/quorum.js';
+import { annotateResult, checkRetries, DEFAULT_RETRIES } from '../fleet/requeue.js';
+import { firstFitDecreasing } from '../plan/pack.js';
 import type { Batch } from '../plan/types.js';
 import { countVerdicts, runExitCode } from '../report/totals.js';
 import type { InstanceResult } from '../report/types.js';
@@ -11,33 +11,36 @@ import { formatBatchesFile, formatScenariosFile, writeRunFile } from '../rundir/
 import { RUN_FILES } from '../rundir/layout.js';
 import { getSuite } from '../scenarios/suites.js';
 import { KvmFarmError } from '../util/errors.js';
-import { BlobIndex } from './blobs.js';
-import { LOCALHOST, checkHostList, connectHost } from './connect-hosts.js';
-import { notRun, runHostBatches, type PlacedInstance } from './host-batches.js';
-import { HostTracker, RemoteLog } from './host-state.js';
-import { placeOnHost } from './place.js';
-import { probeHost, type HostProbe } from './probe-host.js';
+import { BlobIndex, type Blob } from './blobs.js';
+import { bringUp, type BringUpContext } from './bring-up.js';
+import { LOCALHOST, checkHostList } from './connect-hosts.js';
+import { finishFleet } from './finish-fleet.js';
+import { backoffMs, newMember, type Member } from './member.js';
 import { ProgressCounter } from './progress.js';
-import { DEFAULT_REMOTE_DIR, remotePaths, type RemotePaths } from './remote-paths.js';
-import { listStore, ship, stageShipment } from './ship.js';
+import { RemoteLog } from './remote-log.js';
+import { DEFAULT_REMOTE_DIR, remotePaths } from './remote-paths.js';
+import { notRun } from './run-guest-on.js';
+import { Scheduler } from './scheduler.js';
 import { prepareRemoteRun } from './source.js';
-import type { HostReport, RemoteOptions, RemoteSummary } from './types.js';
+import type { RemoteOptions, RemoteSummary } from './types.js';
+import { WorkQueue } from './work-queue.js';
 
-interface Member {
-  name: string;
-  host?: Host;
-  probe?: HostProbe;
-  paths?: RemotePaths;
-  batches: Batch[];
-  placed: Map<string, PlacedInstance>;
-  report: HostReport;
-}
+/**
+ * `--gather-timeout` default: long enough for a host to connect, run the accelerator
+ * probe guest and receive its kernels over a slow link; short enough that a dead host
+ * with --min-hosts below the host count delays the run by two minutes at most.
+ */
+export const GATHER_TIMEOUT_MS = 120_000;
+/** Reconnect attempts for an unreachable or lost host (backoff 2, 4, 8, then 15 s: about a minute in all). */
+export const MAX_RECONNECTS = 6;
 
 /**
  * kvm-remote as a library call: kernels built here (or taken from an earlier run),
- * shipped to every host at once, batches run from a queue per host, each console
- * fetched and judged the moment its guest ends. Returns a kvm-run summary plus one
- * report per host; summary.json, junit.xml and remote-log are in the run directory.
+ * every host gathered through its own state machine until the quorum is met, then
+ * one shared queue from which each ready host takes its next batch. A host lost
+ * mid-run has its instances rerun elsewhere and may rejoin. Returns a kvm-run
+ * summary plus one report per host; summary.json, junit.xml and remote-log are in
+ * the run directory, also when the quorum is not met (then it throws after writing).
  */
 export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> {
   const say = options.log ?? (() => {});
@@ -54,166 +57,189 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
   if (options.shipConcurrency !== undefined && !(Number.isInteger(options.shipConcurrency) && options.shipConcurrency >= 1)) {
     throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--ship-concurrency ${options.shipConcurrency} must be a whole number of at least 1`);
   }
+  const retries = checkRetries(options.retries ?? DEFAULT_RETRIES);
+  const minHosts = options.minHosts ?? options.hosts.length;
+  if (!Number.isInteger(minHosts) || minHosts < 1 || minHosts > options.hosts.length) {
+    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--min-hosts ${minHosts}: must be a whole number from 1 to ${options.hosts.length}, the number of hosts listed`);
+  }
+  const gatherTimeoutMs = options.gatherTimeoutMs ?? GATHER_TIMEOUT_MS;
 
   const start = await prepareRemoteRun(options.source, say, options.signal);
   const { prepared } = start;
   const runDir = prepared.runDir;
-  const runSay = prepared.say;
-  const log = new RemoteLog(runDir, runSay);
-  const tracker = new HostTracker(log);
-  log.event('-', `kvm-remote ${options.hosts.join(' ')}: kernels from ${start.sourceRunDir}`);
-  const members: Member[] = options.hosts.map((name) => ({
-    name,
-    batches: [],
-    placed: new Map(),
-    report: { name, state: 'connecting', failure: null, blobBytesShipped: 0, tarBytesShipped: 0, batches: [] },
-  }));
-  const paths = (m: Member) => (m.name === LOCALHOST ? undefined : remotePaths(remoteDir, path.basename(runDir)));
+  const log = new RemoteLog(runDir, prepared.say);
+  log.event('-', `kvm-remote ${options.hosts.join(' ')}: kernels from ${start.sourceRunDir}; --min-hosts ${minHosts}, --gather-timeout ${gatherTimeoutMs / 1000} s, --retries ${retries}`);
+  // Ready, running and ended batches are routine: in remote-log only; every other move is also said.
+  const machines = createFleet(options.hosts, {
+    sink: (line, t) => log.transition(line, t.host, `state ${t.to}: ${t.reason}`, t.to === 'running' || t.to === 'ready' || t.to === 'collecting'),
+  });
+  const members: Member[] = options.hosts.map((name) => {
+    const m = newMember(name, machines.get(name)!);
+    if (name !== LOCALHOST) m.paths = remotePaths(remoteDir, runDir.split('/').pop()!);
+    return m;
+  });
   const qemuBinary = [...prepared.commands.values()][0]!.argv[0]!;
-  let cleaned = false;
-  try {
-    await Promise.all(members.map(async (m) => {
-      tracker.add(m.name);
-      try {
-        m.host = await connectHost(m.name, connect);
-        if (m.host instanceof SshHost) m.host.on('lost', (error) => tracker.fail(m.name, error.message));
-        tracker.move(m.name, 'connected');
-        m.probe = await probeHost(m.host, { qemuBinary, accel: options.accel ?? 'auto', remoteDir, ...(options.signal ? { signal: options.signal } : {}) });
-        tracker.move(m.name, 'probed', `${m.probe.cpus} CPUs, ${m.probe.accel} (${m.probe.accelReason}), ${(m.probe.freeBytes / 2 ** 30).toFixed(1)} GiB free in ${remoteDir}, ${m.probe.qemuVersion}`);
-        const p = paths(m);
-        if (p) m.paths = p;
-      } catch (error) {
-        tracker.fail(m.name, (error as Error).message);
-      }
-    }));
-    const usable = members.filter((m) => tracker.usable(m.name));
-    if (usable.length === 0) {
-      throw new KvmFarmError('KVMFARM_HOST_UNREACHABLE', `no host can run guests: ${members.map((m) => `${m.name}: ${tracker.failure(m.name)}`).join('; ')}`);
+  const blobIndex = new BlobIndex();
+  const instances = prepared.batches.flatMap((b) => b.instances).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const allBlobs = uniqueBlobs(instances.map((x) => blobIndex.ofCommand(prepared.commands.get(x.id)!)));
+  allBlobs.catch(() => {});
+  const queue = new WorkQueue(instances);
+  const suite = getSuite(prepared.source.suite);
+  const progress = new ProgressCounter(prepared.results.size, prepared.durationSeconds * 1000,
+    () => members.map((m) => ({ name: m.name, state: m.machine.state })), options.onProgress ?? (() => {}),
+    () => Math.ceil(queue.cpus / Math.max(1, ...members.map((m) => m.probe?.cpus ?? 1))));
+
+  let over = false;
+  const scheduler: Scheduler = new Scheduler({
+    members, queue, results: prepared.results, commands: prepared.commands, runDir, suite, retries, blobs: blobIndex, log, progress,
+    durationSeconds: prepared.durationSeconds, shutdownGraceSeconds: prepared.shutdownGraceSeconds, bootTimeoutSeconds: start.bootTimeoutSeconds,
+    rejoin: (m) => retryLater(m),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const ctx: BringUpContext = {
+    connect,
+    probe: { qemuBinary, accel: options.accel ?? 'auto', remoteDir, ...(options.signal ? { signal: options.signal } : {}) },
+    blobs: allBlobs,
+    shipQueue: new PQueue({ concurrency: options.shipConcurrency ?? options.hosts.length }),
+    shipTimeoutMs: options.shipTimeoutMs ?? 10 * 60_000,
+    log,
+    onLost: (m, _host, why) => {
+      m.report.losses++;
+      scheduler.hostLost(m, why);
+    },
+    shipTimes: {},
+    isOver: () => over,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+
+  /** Brings a host up (again); a host that cannot be reached yet is tried later, within MAX_RECONNECTS. */
+  const up = async (m: Member): Promise<void> => {
+    try {
+      const state = await bringUp(m, ctx);
+      if (state === 'unreachable' || state === 'lost') retryLater(m);
+      scheduler.dispatchAll();
+    } catch (error) {
+      // A host still coming up as the run ends finds its state machine closed: nothing to do.
+      if (!over) log.event(m.name, `bringing the host up stopped: ${(error as Error).message}`);
     }
-
-    // Batches per host by that host's own CPU count, numbered across the run.
-    // Sorted by name first: the same instances on the same hosts get the same plan, so a
-    // rerun finds each kernel where it left it and ships nothing.
-    const instances = prepared.batches.flatMap((b) => b.instances).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const plan = planRun(instances, usable.map((m) => ({ name: m.name, cpus: m.probe!.cpus })));
-    let number = 0;
-    for (const mp of plan.machines) {
-      const m = usable.find((u) => u.name === mp.machine.name)!;
-      m.batches = mp.batches.map((b) => ({ ...b, number: ++number }));
-      for (const b of m.batches) for (const x of b.instances) prepared.results.get(x.id)!.batch = b.number;
-    }
-    const batches = usable.flatMap((m) => m.batches);
-    writeRunFile(runDir, RUN_FILES.scenarios, formatScenariosFile(batches));
-    writeRunFile(runDir, RUN_FILES.batches, formatBatchesFile(batches, usable.reduce((n, m) => n + m.probe!.cpus, 0)));
-    writeRunFile(runDir, RUN_FILES.accel, `${usable[0]!.probe!.accel}\n${usable.map((m) => `${m.name}: ${m.probe!.accel} (${m.probe!.accelReason})`).join('\n')}\n`);
-    for (const m of usable) for (const b of m.batches) log.event(m.name, `batch ${b.number} planned: ${b.instances.map((x) => x.id).join(' ')}`, true);
-
-    // Place and stage every host's tarball first: shipping is timed from "tarball ready".
-    const blobs = new BlobIndex();
-    const staged = new Map<string, ReturnType<typeof stageShipment>>();
-    for (const m of usable) {
-      const { placed, shipment } = await placeOnHost({ runDir, batches: m.batches, commands: prepared.commands, accel: m.probe!.accel, ...(m.paths ? { paths: m.paths } : {}), blobs });
-      m.placed = placed;
-      // A host with no batch (more hosts than work) gets no tarball and simply stays idle.
-      if (m.paths && m.host && m.batches.length > 0) staged.set(m.name, stageShipment(shipment, await listStore(m.host, m.paths)));
-    }
-    const tarballReady = Date.now();
-    const shipQueue = new PQueue({ concurrency: options.shipConcurrency ?? Math.max(1, staged.size) });
-    await Promise.all(usable.map((m) => {
-      const stage = staged.get(m.name);
-      if (!stage) {
-        tracker.move(m.name, 'ready');
-        return undefined;
-      }
-      return shipQueue.add(async () => {
-        tracker.move(m.name, 'shipping');
-        const began = Date.now();
-        try {
-          const { tarBytes } = await ship(m.host!, m.paths!, stage, { timeoutMs: options.shipTimeoutMs ?? 10 * 60_000, ...(options.signal ? { signal: options.signal } : {}) });
-          m.report.shipMs = Date.now() - tarballReady;
-          m.report.tarBytesShipped = tarBytes;
-          m.report.blobBytesShipped = stage.blobBytes;
-          log.event(m.name, `shipped ${tarBytes} bytes (${stage.blobBytes} of kernels, ${stage.reused} kernel(s) already held) in ${((Date.now() - began) / 1000).toFixed(2)} s`);
-          tracker.move(m.name, 'ready');
-        } catch (error) {
-          tracker.fail(m.name, `shipping failed: ${(error as Error).message}`);
-        } finally {
-          rmSync(stage.dir, { recursive: true, force: true });
-        }
-      });
-    }));
-    const shipAllMs = Date.now() - tarballReady;
-
-    const progress = new ProgressCounter(prepared.results.size, prepared.durationSeconds * 1000, () => tracker.all(), options.onProgress ?? (() => {}));
-    for (const m of usable) progress.plan(m.name, m.batches.length);
-    const epoch = Date.now();
-    const judged: Promise<void>[] = [];
-    const suite = getSuite(prepared.source.suite);
-    await Promise.all(usable.map(async (m) => {
-      m.report.batches = await runHostBatches({
-        host: m.host!, local: m.name === LOCALHOST, batches: m.batches, placed: m.placed, results: prepared.results, runDir, suite,
-        durationSeconds: prepared.durationSeconds, shutdownGraceSeconds: prepared.shutdownGraceSeconds, bootTimeoutSeconds: start.bootTimeoutSeconds,
-        tracker, log, epoch, judged, progress, ...(options.signal ? { signal: options.signal } : {}),
-      });
-      if (tracker.usable(m.name)) tracker.move(m.name, 'done');
-    }));
-    await Promise.all(judged);
-    const runMs = Date.now() - epoch;
-    for (const result of prepared.results.values()) if (!result.verdict) notRun(result, 'its host failed before the run');
-
-    const interrupted = options.signal?.aborted ?? false;
-    const ordered = [...batches.flatMap((b) => b.instances.map((x) => prepared.results.get(x.id)!)),
-      ...[...prepared.results.values()].filter((r) => !batches.some((b) => b.instances.some((x) => x.id === r.instance)))];
-    const instances2: InstanceResult[] = [...ordered, ...start.buildFailures];
-    const endedAt = new Date().toISOString();
-    const summary: RemoteSummary = {
-      runDir,
-      suite: suite.name,
-      startedAt: startedAt.toISOString(),
-      endedAt,
-      durationSeconds: prepared.durationSeconds,
-      accel: usable[0]!.probe!.accel,
-      accelReason: usable.map((m) => `${m.name}: ${m.probe!.accelReason}`).join('; '),
-      buildonly: false,
-      interrupted,
-      instances: instances2,
-      totals: countVerdicts(instances2),
-      exitCode: runExitCode(instances2, interrupted),
-      hosts: [],
-      sourceRunDir: start.sourceRunDir,
-      timings: { shipAllMs, runMs },
-    };
-    if (interrupted) writeRunFile(runDir, RUN_FILES.interrupted, `${endedAt}\n`);
-    await cleanUp(members, tracker, log, options.keepRemote ?? false);
-    cleaned = true;
-    summary.hosts = members.map((m) => ({
-      ...m.report,
-      state: tracker.state(m.name),
-      failure: tracker.failure(m.name),
-      ...(m.probe ? { cpus: m.probe.cpus, accel: m.probe.accel, accelReason: m.probe.accelReason, freeBytes: m.probe.freeBytes } : {}),
-    }));
-    writeReports(summary);
-    return summary;
-  } finally {
-    // A run that failed part-way still leaves no work directory behind.
-    if (!cleaned) await cleanUp(members, tracker, log, options.keepRemote ?? false).catch(() => {});
-    await Promise.all(members.map((m) => m.host?.close()));
-  }
-}
-
-/** Removes each host's run directory (the kernel store stays for the next run) unless --keep-remote. */
-async function cleanUp(members: Member[], tracker: HostTracker, log: RemoteLog, keep: boolean): Promise<void> {
-  await Promise.all(members.map(async (m) => {
-    if (!m.host || !m.paths) {
-      if (tracker.state(m.name) === 'done' || tracker.state(m.name) === 'failed') tracker.move(m.name, 'cleaned');
+  };
+  const retryLater = (m: Member): void => {
+    if (m.retryTimer || over || options.signal?.aborted) return;
+    m.retries++;
+    if (m.retries > MAX_RECONNECTS) {
+      m.machine.transition('failed', `gave up after ${MAX_RECONNECTS} reconnect attempts; last: ${m.machine.lastFailure?.reason ?? m.machine.state}`, m.machine.lastFailure?.failure);
+      scheduler.dispatchAll();
       return;
     }
-    if (keep) {
-      log.event(m.name, `kept ${m.paths.work} (--keep-remote)`);
-    } else {
-      const rm = await m.host.run(['rm', '-rf', '--', m.paths.work, `${m.paths.root}/probe.img`], { timeoutMs: 60_000 }).catch((e: Error) => ({ exitCode: null, stderr: e.message }));
-      log.event(m.name, rm.exitCode === 0 ? `removed ${m.paths.work}` : `could not remove ${m.paths.work}: ${rm.stderr.trim()}`, true);
+    const delay = backoffMs(m.retries);
+    log.event(m.name, `trying again in ${delay / 1000} s (attempt ${m.retries} of ${MAX_RECONNECTS})`, true);
+    m.retryTimer = setTimeout(() => {
+      m.retryTimer = undefined;
+      if (over || options.signal?.aborted) return;
+      m.machine.transition(m.machine.state === 'lost' ? 'rejoining' : 'connecting', `reconnect attempt ${m.retries}`);
+      void up(m);
+    }, delay);
+  };
+
+  const gather = gatherMachines([...machines.values()], { minHosts, gatherTimeoutMs });
+  const onAbort = (): void => {
+    gather.quorum.cancel(new KvmFarmError('KVMFARM_INTERRUPTED', 'interrupted while gathering hosts'));
+    scheduler.interrupt();
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const epochs: { run?: number } = {};
+  let quorum: RemoteSummary['quorum'];
+  let failure: Error | undefined;
+  try {
+    if (options.signal?.aborted) onAbort();
+    for (const m of members) void up(m);
+    try {
+      const started: QuorumStart = await gather.quorum.started;
+      quorum = { minHosts, ready: started.ready, missing: started.missing, trigger: started.trigger, elapsedMs: started.elapsedMs };
+      log.event('-', `quorum met (${started.trigger}) after ${(started.elapsedMs / 1000).toFixed(1)} s: ${started.ready.join(' ')} ready${started.missing.length ? `; missing: ${started.missing.map((x) => `${x.host} (${x.why})`).join(', ')}` : ''}`);
+    } catch (error) {
+      const interrupted = options.signal?.aborted ?? false;
+      failure = interrupted ? undefined : (error as Error);
+      quorum = { minHosts, ready: [...gather.quorum.readyHosts], missing: members.filter((m) => !gather.quorum.readyHosts.includes(m.name)).map((m) => ({ host: m.name, why: m.machine.lastFailure?.reason ?? `still ${m.machine.state}` })), trigger: interrupted ? 'interrupted' : 'failed', elapsedMs: Date.now() - startedAt.getTime() };
+      log.event('-', (error as Error).message);
+      scheduler.giveUpPending(interrupted ? 'the run was interrupted' : `the quorum was not met: ${(error as Error).message}`);
+      for (const r of prepared.results.values()) if (!r.verdict) notRun(r, interrupted ? 'the run was interrupted' : 'the quorum was not met');
+    } finally {
+      gather.stop();
     }
-    if (tracker.state(m.name) === 'done' || tracker.state(m.name) === 'failed') tracker.move(m.name, 'cleaned');
+    if (!failure && !(options.signal?.aborted && quorum.trigger === 'interrupted')) {
+      const ready = members.filter((m) => m.probe && quorum.ready.includes(m.name));
+      writeRunFile(runDir, RUN_FILES.accel, `${ready[0]!.probe!.accel}\n${ready.map((m) => `${m.name}: ${m.probe!.accel} (${m.probe!.accelReason})`).join('\n')}\n`);
+      epochs.run = Date.now();
+      scheduler.start();
+      await scheduler.done;
+    }
+    // Bounded: every guest has its own limits (duration, grace, kill wait, collect timeout).
+    await Promise.all([...scheduler.judging]);
+  } finally {
+    over = true;
+    options.signal?.removeEventListener('abort', onAbort);
+    for (const m of members) clearTimeout(m.retryTimer);
+    await finishFleet(members, log, { keep: options.keepRemote ?? false, interrupted: options.signal?.aborted ?? false });
+  }
+
+  const interrupted = options.signal?.aborted ?? false;
+  const leftovers = [...prepared.results.values()].filter((r) => !scheduler.batches.some((b) => b.instances.some((x) => x.id === r.instance)));
+  writePlanFiles(runDir, scheduler.batches, instances.filter((x) => leftovers.some((r) => r.instance === x.id)), members);
+  const ordered = [...prepared.results.values()].map((r) => annotateResult(r, scheduler.ledger));
+  const all: InstanceResult[] = [...ordered, ...start.buildFailures];
+  const endedAt = new Date().toISOString();
+  const served = members.filter((m) => m.probe);
+  const summary: RemoteSummary = {
+    runDir,
+    suite: suite.name,
+    startedAt: startedAt.toISOString(),
+    endedAt,
+    durationSeconds: prepared.durationSeconds,
+    ...(served[0] ? { accel: served[0].probe!.accel } : {}),
+    accelReason: served.map((m) => `${m.name}: ${m.probe!.accelReason}`).join('; '),
+    buildonly: false,
+    interrupted,
+    instances: all,
+    totals: countVerdicts(all),
+    exitCode: runExitCode(all, interrupted),
+    hosts: members.map((m) => ({
+      ...m.report,
+      state: m.machine.state,
+      failure: m.machine.state === 'failed' ? (m.machine.lastFailure?.reason ?? m.machine.lastReason ?? 'failed') : null,
+      ...(m.probe ? { cpus: m.probe.cpus, accel: m.probe.accel, accelReason: m.probe.accelReason, freeBytes: m.probe.freeBytes } : {}),
+    })),
+    quorum: quorum!,
+    sourceRunDir: start.sourceRunDir,
+    timings: {
+      shipAllMs: ctx.shipTimes.firstReady !== undefined && ctx.shipTimes.lastHeld !== undefined ? ctx.shipTimes.lastHeld - ctx.shipTimes.firstReady : 0,
+      runMs: epochs.run === undefined ? 0 : Date.now() - epochs.run,
+    },
+  };
+  if (interrupted) writeRunFile(runDir, RUN_FILES.interrupted, `${endedAt}\n`);
+  writeReports(summary);
+  if (failure) throw failure;
+  return summary;
+}
+
+/** Each blob once, however many instances boot it. */
+async function uniqueBlobs(lists: Promise<Map<string, Blob>>[]): Promise<Blob[]> {
+  const byHash = new Map<string, Blob>();
+  for (const found of await Promise.all(lists)) for (const blob of found.values()) byHash.set(blob.hash, blob);
+  return [...byHash.values()];
+}
+
+/**
+ * `scenarios` and `batches` as the run went: the batches in the order hosts took
+ * them, then whatever never ran, packed for the widest host, so kvm-again and
+ * kvm-recheck find every instance of an interrupted run.
+ */
+function writePlanFiles(runDir: string, ran: Batch[], never: Batch['instances'], members: Member[]): void {
+  const widest = Math.max(1, ...members.map((m) => m.probe?.cpus ?? 0));
+  const rest: Batch[] = firstFitDecreasing(never, widest).map((bin, i) => ({
+    number: ran.length + i + 1, instances: bin.instances, cpus: widest - bin.free, overflow: bin.free < 0,
   }));
+  const batches = [...ran, ...rest];
+  writeRunFile(runDir, RUN_FILES.scenarios, formatScenariosFile(batches));
+  writeRunFile(runDir, RUN_FILES.batches, formatBatchesFile(batches, members.reduce((n, m) => n + (m.probe?.cpus ?? 0), 0)));
 }

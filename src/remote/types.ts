@@ -3,7 +3,8 @@ import type { Accel } from '../qemu/types.js';
 import type { RunSummary } from '../report/types.js';
 import type { RunKvmOptions } from '../run/kvm-run.js';
 import type { AccelRequest } from '../run/options.js';
-import type { HostStateName } from './host-state.js';
+import type { HostState } from '../fleet/host-state.js';
+import type { MissingHost } from '../fleet/quorum.js';
 import type { RemoteProgress } from './progress.js';
 
 /** Where the kernels come from: a fresh build (kvm-run options) or an earlier run (kvm-again options). */
@@ -34,6 +35,15 @@ export interface RemoteOptions {
   connectTimeoutMs?: number;
   /** Longest one host may take to receive its tarball. Default 10 minutes. */
   shipTimeoutMs?: number;
+  /** `--min-hosts`: hosts that must be ready before the run starts. Default: every host listed. */
+  minHosts?: number;
+  /**
+   * `--gather-timeout`: once `minHosts` are ready, wait this long for the rest; and the
+   * limit for reaching `minHosts` at all. Default 120 s (GATHER_TIMEOUT_MS).
+   */
+  gatherTimeoutMs?: number;
+  /** `--retries`: reruns of an instance whose host was lost under it. Default 1. */
+  retries?: number;
   log?: (line: string) => void;
   /** Called whenever a batch starts or ends or a guest is judged. */
   onProgress?: (progress: RemoteProgress) => void;
@@ -43,9 +53,11 @@ export interface RemoteOptions {
 /** What kvm-remote knows about one host at the end of a run. */
 export interface HostReport {
   name: string;
-  state: HostStateName;
-  /** Why the host was left out or failed; null when it served the run. */
+  state: HostState;
+  /** Why the host was left out, failed or was lost at the end; null when it served the run to its end. */
   failure: string | null;
+  /** Times the host was lost during the run (it may have rejoined). */
+  losses: number;
   cpus?: number;
   accel?: Accel;
   accelReason?: string;
@@ -70,6 +82,8 @@ export interface RemoteBatchReport {
 /** A run summary (as kvm-run's) plus what happened on each host. */
 export interface RemoteSummary extends RunSummary {
   hosts: HostReport[];
+  /** How the fleet was gathered: who was ready at the start, who was missing and why. */
+  quorum: { minHosts: number; ready: string[]; missing: MissingHost[]; trigger: 'all-ready' | 'countdown' | 'failed' | 'interrupted'; elapsedMs: number };
   /** Directory the kernels came from: the --buildonly run, or the earlier run given. */
   sourceRunDir: string;
   timings: {

@@ -22,7 +22,20 @@ describe('parseKvmRemoteArgs', () => {
     expect(options.shipConcurrency).toBeUndefined();
   });
 
+  it('takes the fleet flags: --min-hosts, --gather-timeout (bare number = seconds), --retries', async () => {
+    const options = await parseKvmRemoteArgs(['h1 h2 h3', '--min-hosts', '2', '--gather-timeout', '45', '--retries', '0']);
+    expect(options).toMatchObject({ minHosts: 2, gatherTimeoutMs: 45_000, retries: 0 });
+    expect((await parseKvmRemoteArgs(['h1', '--gather-timeout', '2m'])).gatherTimeoutMs).toBe(120_000);
+    const plain = await parseKvmRemoteArgs(['h1']);
+    expect(plain.minHosts).toBeUndefined();
+    expect(plain.gatherTimeoutMs).toBeUndefined();
+    expect(plain.retries).toBeUndefined();
+  });
+
   it.each([
+    [['h1', '--min-hosts', '0'], '--min-hosts "0" must be a whole number of at least 1'],
+    [['h1', '--gather-timeout', 'soon'], '--gather-timeout "soon" is not a duration'],
+    [['h1', '--retries', '-1'], '--retries "-1" must be a whole number, 0 or more'],
     [[], 'usage: kvm-remote'],
     [['--configs', 'X'], 'usage: kvm-remote'],
     [['h1', '--ship-concurrency', '0'], '--ship-concurrency "0" must be a whole number of at least 1'],

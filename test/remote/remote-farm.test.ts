@@ -58,7 +58,7 @@ describe.skipIf(!tree)('kvm-remote on a farm of namespace hosts (real kernels, T
     HOSTS.forEach((h, i) => expect(farm().countLogins(h.name) - logins[i]!, h.name).toBe(1));
     for (const h of summary.hosts) {
       const spec = HOSTS.find((s) => s.name === h.name)!;
-      expect(h).toMatchObject({ state: 'cleaned', failure: null, cpus: spec.cpus, accel: 'tcg' });
+      expect(h).toMatchObject({ state: 'done', failure: null, losses: 0, cpus: spec.cpus, accel: 'tcg' });
       expect(h.batches.length, h.name).toBeGreaterThan(0);
       for (const b of h.batches) {
         const cpus = b.instances.reduce((n, id) => n + summary.instances.find((x) => x.instance === id)!.cpus, 0);
@@ -79,7 +79,7 @@ describe.skipIf(!tree)('kvm-remote on a farm of namespace hosts (real kernels, T
     }
     const log = readFileSync(path.join(dir, 'remote-log'), 'utf8');
     for (const h of HOSTS) {
-      for (const event of [/state connected/, /state probed: \d CPUs/, /shipped \d+ bytes .* in \d+\.\d\d s/, /batch \d+ started/, /batch \d+ ended after/, /collected /, /removed \/tmp\/kvm-farm\/runs\//]) {
+      for (const event of [/state connecting -> probing: connected/, /probed: \d CPUs/, /state shipping -> ready/, /shipped \d+ bytes .* in \d+\.\d\d s/, /batch \d+ started/, /batch \d+ ended after/, /collected /, /removed \/tmp\/kvm-farm\/runs\//]) {
         expect(log.split('\n').some((l) => /^\S+Z /.test(l) && l.includes(` ${h.name} `) && event.test(l)), `${h.name}: ${event}`).toBe(true);
       }
       // The run's directory is gone from the host; its kernels stay in the store for the next run.
@@ -114,7 +114,8 @@ describe.skipIf(!tree)('kvm-remote on a farm of namespace hosts (real kernels, T
     expect(summary.instances.map((x) => x.verdict?.kind)).toEqual(['pass', 'pass']);
     expect(summary.hosts.find((h) => h.name === 'localhost')!.shipMs).toBeUndefined();
     const kept = await farm().inside('r1', ['ls', path.posix.join(remoteDir, 'runs', 'again-local', 'UP01-SMALL')]);
-    expect(kept.split('\n').sort()).toEqual(['console.log', 'qemu-cmd']);
+    // Guests are placed when they start: the host gets the kernel store and each console, no qemu-cmd.
+    expect(kept.split('\n').sort()).toEqual(['console.log']);
     for (const file of PWNED_FILES) {
       expect(existsSync(file)).toBe(false);
       expect(await farm().inside('r1', ['ls', '/tmp'])).not.toContain(path.basename(file));
@@ -145,9 +146,13 @@ describe.skipIf(!tree)('kvm-remote on a farm of namespace hosts (real kernels, T
       hosts: ['r2'], sshConfigFile: config, agent: null,
       source: { kind: 'again', options: { runDir: first!.runDir, configs: 'UP01-SMALL', newRunDir: path.join(results, 'unknown-key') } },
     });
-    await expect(run).rejects.toThrow(/r2: .*unknown host key/);
+    await expect(run).rejects.toThrow(/only 0 of 1 hosts ready .* missing: r2 \(key refused\)/);
     expect(farm().countLogins('r2')).toBe(logins);
-    expect(readFileSync(path.join(results, 'unknown-key', 'remote-log'), 'utf8')).toMatch(/r2 state failed: .*unknown host key/);
+    expect(readFileSync(path.join(results, 'unknown-key', 'remote-log'), 'utf8')).toMatch(/r2 state connecting -> failed: .*unknown host key/);
+    // The run directory still says what happened: the instance was never run, and why.
+    const summary = JSON.parse(readFileSync(path.join(results, 'unknown-key', 'summary.json'), 'utf8')) as RemoteSummary;
+    expect(summary.instances.map((x) => x.verdict?.kind)).toEqual(['infra-error']);
+    expect(summary.quorum).toMatchObject({ trigger: 'failed', ready: [], missing: [{ host: 'r2' }] });
   });
 
   it.each([

@@ -2,29 +2,25 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HostTracker, RemoteLog } from '../../src/remote/host-state.js';
+import { RemoteLog } from '../../src/remote/remote-log.js';
 import { remotePaths } from '../../src/remote/remote-paths.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-describe('HostTracker', () => {
-  it('logs every state change with a timestamp and refuses impossible moves', () => {
+describe('RemoteLog', () => {
+  it('writes one timestamped line per event, keeps text from hosts on one line, and says only what is not quiet', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-state-'));
     dirs.push(dir);
     const said: string[] = [];
-    const tracker = new HostTracker(new RemoteLog(dir, (l) => said.push(l)));
-    tracker.add('h1');
-    tracker.move('h1', 'connected');
-    expect(() => tracker.move('h1', 'running')).toThrow('no transition connected -> running');
-    tracker.fail('h1', 'probe: no qemu');
-    expect(tracker.usable('h1')).toBe(false);
-    expect(tracker.failure('h1')).toBe('probe: no qemu');
-    tracker.move('h1', 'cleaned');
+    const log = new RemoteLog(dir, (l) => said.push(l));
+    log.event('h1', 'probed: 2 CPUs');
+    log.event('h1', 'collected X', true);
+    log.event('h2', 'probe failed: no qemu\n2026-01-01T00:00:00.000Z h1 forged');
     const lines = readFileSync(path.join(dir, 'remote-log'), 'utf8').trim().split('\n');
-    expect(lines.map((l) => l.replace(/^\S+ /, ''))).toEqual(['h1 state connecting', 'h1 state connected', 'h1 state failed: probe: no qemu', 'h1 state cleaned']);
+    expect(lines.map((l) => l.replace(/^\S+ /, ''))).toEqual(['h1 probed: 2 CPUs', 'h1 collected X', 'h2 probe failed: no qemu\\n2026-01-01T00:00:00.000Z h1 forged']);
     expect(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /.test(l))).toBe(true);
-    expect(said).toContain('h1: state failed: probe: no qemu');
+    expect(said).toEqual(['h1: probed: 2 CPUs', 'h2: probe failed: no qemu\n2026-01-01T00:00:00.000Z h1 forged']);
   });
 });
 

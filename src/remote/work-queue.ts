@@ -1,0 +1,69 @@
+import { firstFitDecreasing } from '../plan/pack.js';
+import type { ScenarioInstance } from '../scenarios/types.js';
+
+/** An instance waiting for a host, with the hosts it was lost on (taken elsewhere when possible). */
+export interface PendingInstance {
+  instance: ScenarioInstance;
+  avoidHosts: readonly string[];
+}
+
+/** What the queue needs to know about the host asking for work and the rest of the fleet. */
+export interface Taker {
+  host: string;
+  cpus: number;
+  /** CPUs of the widest host usable now (this one included): wider instances go to it, squeezed. */
+  widestCpus: number;
+  /** True when some other usable host could take an instance this host should avoid. */
+  othersUsable: boolean;
+}
+
+/**
+ * The run's one queue of instances not yet started: whichever host has room takes
+ * its next batch from it, packed first-fit decreasing by that host's own CPU count,
+ * as kvm.sh packs one batch. Pure bookkeeping: no host is contacted here.
+ */
+export class WorkQueue {
+  private readonly pending: PendingInstance[] = [];
+
+  constructor(instances: readonly ScenarioInstance[] = []) {
+    for (const instance of instances) this.pending.push({ instance, avoidHosts: [] });
+  }
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  /** CPUs the pending instances want in all: the progress estimate's input. */
+  get cpus(): number {
+    return this.pending.reduce((n, p) => n + p.instance.cpus, 0);
+  }
+
+  ids(): string[] {
+    return this.pending.map((p) => p.instance.id);
+  }
+
+  add(instance: ScenarioInstance, avoidHosts: readonly string[] = []): void {
+    this.pending.push({ instance, avoidHosts });
+  }
+
+  /** Empties the queue (interrupt, no host left): the caller judges what was left. */
+  drain(): PendingInstance[] {
+    return this.pending.splice(0);
+  }
+
+  /**
+   * The next batch for `taker`, removed from the queue; empty when nothing suits it.
+   * An instance wider than this host waits for a wider one, unless none is usable;
+   * an instance lost on this host waits for another host while one is usable.
+   */
+  take(taker: Taker): ScenarioInstance[] {
+    const suits = this.pending.filter((p) =>
+      (p.instance.cpus <= taker.cpus || taker.cpus >= taker.widestCpus) &&
+      !(taker.othersUsable && p.avoidHosts.includes(taker.host)));
+    if (suits.length === 0) return [];
+    const [first] = firstFitDecreasing(suits.map((p) => p.instance), taker.cpus);
+    const chosen = new Set(first!.instances.map((x) => x.id));
+    for (let i = this.pending.length - 1; i >= 0; i--) if (chosen.has(this.pending[i]!.instance.id)) this.pending.splice(i, 1);
+    return first!.instances;
+  }
+}
