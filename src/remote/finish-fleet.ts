@@ -23,7 +23,9 @@ export async function finishFleet(members: Member[], log: RemoteLog, options: { 
     }
     if (m.machine.state === 'collecting') {
       if (m.host && m.paths) await cleanUp(m, log, options.keep);
-      m.machine.transition('done', options.keep && m.paths ? `kept ${m.paths.work}` : 'cleaned up');
+      // The connection can drop during the clean-up itself: then the host ends failed, with that reason.
+      if (m.machine.state === 'collecting') m.machine.transition('done', options.keep && m.paths ? `kept ${m.paths.work}` : 'cleaned up');
+      else if (m.machine.can('failed')) m.machine.transition('failed', `lost while cleaning up: ${m.machine.lastFailure?.reason ?? ''}`, 'lost');
     }
   }));
   await Promise.all(members.map((m) => m.host?.close().catch(() => {})));

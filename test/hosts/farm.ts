@@ -21,6 +21,8 @@ export interface FarmHostSpec {
   name: string;
   /** CPUs the host's sessions may use (nproc there); at most this machine's count. */
   cpus: number;
+  /** Extra sshd_config lines, e.g. `SetEnv PATH=...` to put a wrapper first on the host's PATH. */
+  sshdConfig?: string[];
 }
 
 export interface FarmOptions {
@@ -152,6 +154,7 @@ async function startHost(runId: string, dir: string, octet: number, index: numbe
     'PrintMotd no',
     'PrintLastLog no',
     'Subsystem sftp /usr/lib/openssh/sftp-server',
+    ...(spec.sshdConfig ?? []),
     '',
   ].join('\n'));
   const logFile = join(hostDir, 'sshd.log');
