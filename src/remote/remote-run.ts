@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import { createFleet } from '../fleet/host-state.js';
-import { gatherMachines, type QuorumStart } from '../fleet/quorum.js';
+import { describeHost, gatherMachines, type QuorumStart } from '../fleet/quorum.js';
 import { annotateResult, checkRetries, DEFAULT_RETRIES } from '../fleet/requeue.js';
 import { firstFitDecreasing } from '../plan/pack.js';
 import type { Batch } from '../plan/types.js';
@@ -160,7 +160,7 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
     } catch (error) {
       const interrupted = options.signal?.aborted ?? false;
       failure = interrupted ? undefined : (error as Error);
-      quorum = { minHosts, ready: [...gather.quorum.readyHosts], missing: members.filter((m) => !gather.quorum.readyHosts.includes(m.name)).map((m) => ({ host: m.name, why: m.machine.lastFailure?.reason ?? `still ${m.machine.state}` })), trigger: interrupted ? 'interrupted' : 'failed', elapsedMs: Date.now() - startedAt.getTime() };
+      quorum = { minHosts, ready: [...gather.quorum.readyHosts], missing: members.filter((m) => !gather.quorum.readyHosts.includes(m.name)).map((m) => ({ host: m.name, why: describeHost(m.machine) })), trigger: interrupted ? 'interrupted' : 'failed', elapsedMs: Date.now() - startedAt.getTime() };
       log.event('-', (error as Error).message);
       scheduler.giveUpPending(interrupted ? 'the run was interrupted' : `the quorum was not met: ${(error as Error).message}`);
       for (const r of prepared.results.values()) if (!r.verdict) notRun(r, interrupted ? 'the run was interrupted' : 'the quorum was not met');
@@ -185,7 +185,8 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
 
   const interrupted = options.signal?.aborted ?? false;
   const leftovers = [...prepared.results.values()].filter((r) => !scheduler.batches.some((b) => b.instances.some((x) => x.id === r.instance)));
-  writePlanFiles(runDir, scheduler.batches, instances.filter((x) => leftovers.some((r) => r.instance === x.id)), members);
+  const never = writePlanFiles(runDir, scheduler.batches, instances.filter((x) => leftovers.some((r) => r.instance === x.id)), members);
+  for (const b of never) for (const x of b.instances) prepared.results.get(x.id)!.batch = b.number;
   const ordered = [...prepared.results.values()].map((r) => annotateResult(r, scheduler.ledger));
   const all: InstanceResult[] = [...ordered, ...start.buildFailures];
   const endedAt = new Date().toISOString();
@@ -234,7 +235,7 @@ async function uniqueBlobs(lists: Promise<Map<string, Blob>>[]): Promise<Blob[]>
  * them, then whatever never ran, packed for the widest host, so kvm-again and
  * kvm-recheck find every instance of an interrupted run.
  */
-function writePlanFiles(runDir: string, ran: Batch[], never: Batch['instances'], members: Member[]): void {
+function writePlanFiles(runDir: string, ran: Batch[], never: Batch['instances'], members: Member[]): Batch[] {
   const widest = Math.max(1, ...members.map((m) => m.probe?.cpus ?? 0));
   const rest: Batch[] = firstFitDecreasing(never, widest).map((bin, i) => ({
     number: ran.length + i + 1, instances: bin.instances, cpus: widest - bin.free, overflow: bin.free < 0,
@@ -242,4 +243,5 @@ function writePlanFiles(runDir: string, ran: Batch[], never: Batch['instances'],
   const batches = [...ran, ...rest];
   writeRunFile(runDir, RUN_FILES.scenarios, formatScenariosFile(batches));
   writeRunFile(runDir, RUN_FILES.batches, formatBatchesFile(batches, members.reduce((n, m) => n + (m.probe?.cpus ?? 0), 0)));
+  return rest;
 }
