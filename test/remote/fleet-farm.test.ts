@@ -188,6 +188,35 @@ describe.skipIf(!tree)('a fleet that survives (namespace hosts, real kernels)', 
     expect(again.instances.map((x) => x.instance).sort()).toEqual(['UP01-SMALL', 'UP01-SMALL.2', 'UP01-SMALL.3']);
   }, 8 * MINUTES);
 
+  it('a second SIGINT exits at once', async () => {
+    const name = 'sigint-twice';
+    const runDir = path.join(results, name);
+    const child = execa('node', [path.join(root, 'node_modules/tsx/dist/cli.mjs'), path.join(root, 'test/remote/kvm-remote-main.ts'),
+      'x2', kernels, '--configs', 'UP01-SMALL', '--duration', '10s', '--rundir', runDir, '-F', farm().configFile, '--accel', 'tcg'],
+    { reject: false, timeout: 5 * MINUTES, all: true });
+    try {
+      await logLine(path.join(runDir, 'remote-log'), /Z x2 state ready -> running/, 3 * MINUTES);
+      const signalled = Date.now();
+      child.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, 200));
+      child.kill('SIGINT');
+      const ended = await child;
+      expect(Date.now() - signalled).toBeLessThan(3_000);
+      expect(ended.exitCode, ended.all).toBe(130);
+      expect(ended.all).toMatch(/SIGINT again: exiting now; guests may be left running/);
+    } finally {
+      child.kill('SIGKILL');
+      // As documented, the guest may be left running: end it here (by its pid) so later tests have the CPUs.
+      for (const line of await leftovers('x2', name)) {
+        try {
+          process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+  }, 5 * MINUTES);
+
   it('a host whose result tarball carries ../ and absolute entries writes nothing outside the scenario directory', async () => {
     const name = 'hostile';
     const escapeAbs = path.join(results, 'pwned-absolute');
