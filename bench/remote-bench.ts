@@ -179,7 +179,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.log(`  (a) ship, tarball ready -> all hosts hold their kernels (${(r.ship.kernelBytes / 1e6).toFixed(2)} MB of kernels):`);
   console.log(`      --ship-concurrency 1   ${s(r.ship.sequentialMs)}  (${hosts(r.ship.perHostSequential)})`);
   console.log(`      default (all at once)  ${s(r.ship.concurrentMs)}  (${hosts(r.ship.perHostConcurrent)})`);
-  console.log(`      rerun, same kernels    ${r.ship.rerunKernelBytes} kernel bytes (target 0), ${r.ship.rerunTarBytes} tar bytes (qemu-cmd files)`);
+  console.log(`      rerun, same kernels    ${r.ship.rerunKernelBytes} kernel bytes (target 0), ${r.ship.rerunTarBytes} tar bytes (a host holding every kernel gets no tar stream at all)`);
   console.log(`  (b) idle between batches  on the host (last console write -> next console created): max ${s(r.idle.hostMaxMs)} [${r.idle.hostGapsMs.map((g) => `${g} ms`).join(', ')}] (target < 1 s)`);
   console.log(`                            at the coordinator (last exit event -> next batch spawned): max ${r.idle.maxMs} ms over ${r.idle.gapsMs.length} hand-offs`);
   console.log(`  (c) run wall time         ${s(r.makespan.wallMs)} against ideal ${s(r.makespan.idealMs)} (longest guest ${s(r.makespan.longestMs)}, CPU-seconds / ${r.makespan.hostCpus} CPUs ${s(r.makespan.cpuSecondsPerCpuMs)}): ${r.makespan.overPercent >= 0 ? '+' : ''}${r.makespan.overPercent.toFixed(1)} % (target within 5 %)`);
