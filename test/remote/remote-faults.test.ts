@@ -71,6 +71,33 @@ describe.skipIf(!tree)('kvm-remote when hosts fail', () => {
     }
   }, 5 * 60_000);
 
+  it('--retries 0: an instance lost with its host is an infra-error at once, its partial console kept; the rest run on the other host', async () => {
+    const name = 'lost-no-retry';
+    const remoteLog = path.join(results, `${name}-remote`, 'remote-log');
+    const run = remoteRun({
+      hosts: ['f1', 'f2'], sshConfigFile: farm().configFile, agent: null, accel: 'tcg', retries: 0,
+      source: { kind: 'build', options: smallRunOptions(tree!, results, { configs: '3*UP01-SMALL', durationSeconds: 60, datestamp: name, qemuCmd: fakeQemu() }) },
+    });
+    await waitFor(() => { try { return /f2 state ready -> running: batch \d+ started/.test(readFileSync(remoteLog, 'utf8')); } catch { return false; } }, 60_000);
+    const onF2 = /f2 state ready -> running: batch \d+ started: (\S+)/.exec(readFileSync(remoteLog, 'utf8'))![1]!;
+    // Cut once the guest's first console line has streamed home.
+    const live = path.join(results, `${name}-remote`, onF2, 'console.log');
+    await waitFor(() => { try { return readFileSync(live, 'utf8').includes('Linux version'); } catch { return false; } }, 30_000);
+    await farm().cutNetwork('f2');
+    try {
+      const summary = await run;
+      const lost = summary.instances.find((x) => x.instance === onF2)!;
+      expect(lost.verdict).toMatchObject({ kind: 'infra-error', reasons: [expect.stringMatching(/^host lost 1 times: f2 \(attempt 1\); --retries 0 used up, so the kernel was never judged/)] });
+      expect(lost.warnings).toEqual(expect.arrayContaining(['gave up after host loss (f2)', 'partial console kept as console.log.lost-f2-1']));
+      expect(readFileSync(path.join(summary.runDir, onF2, 'console.log.lost-f2-1'), 'utf8')).toContain('Linux version 6.1.0-fake');
+      const others = summary.instances.filter((x) => x.instance !== onF2);
+      expect(others.map((x) => x.host)).toEqual(['f1', 'f1']);
+      for (const x of others) expect(x.verdict?.kind, x.instance).not.toBe('infra-error');
+    } finally {
+      await farm().restoreNetwork('f2');
+    }
+  }, 5 * 60_000);
+
   it('an interrupt stops every guest at once and marks the run interrupted', async () => {
     const controller = new AbortController();
     const name = 'interrupt';
