@@ -110,6 +110,32 @@ describe.skipIf(!tree)('a fleet that survives (namespace hosts, real kernels)', 
     expect(saved.quorum).toMatchObject({ trigger: 'failed', ready: ['x1'] });
   }, 2 * MINUTES);
 
+  it('a host unreachable at the start joins once it answers, and takes work from the shared queue', async () => {
+    const name = 'late';
+    const remoteLog = path.join(results, name, 'remote-log');
+    await farm().cutNetwork('x2');
+    let run: Promise<RemoteSummary>;
+    try {
+      run = remote(name, {
+        hosts: ['x1', 'x2'], minHosts: 1, gatherTimeoutMs: 2_000,
+        configs: 'UP01-SMALL UP01-SMALL.2 UP01-SMALL.3 UP01-SMALL.4', durationSeconds: 15,
+      });
+      await logLine(remoteLog, /Z - quorum met \(countdown\)/, 2 * MINUTES);
+    } finally {
+      await farm().restoreNetwork('x2');
+    }
+    const summary = await run;
+    expect(summary.quorum).toMatchObject({ ready: ['x1'], missing: [{ host: 'x2' }] });
+    expect(summary.instances.map((x) => x.verdict?.kind)).toEqual(['pass', 'pass', 'pass', 'pass']);
+    const x2 = summary.hosts.find((h) => h.name === 'x2')!;
+    expect(x2).toMatchObject({ state: 'done', failure: null });
+    expect(x2.batches.length).toBeGreaterThanOrEqual(1);
+    const log = readFileSync(remoteLog, 'utf8').split('\n');
+    const quorumAt = log.findIndex((l) => / - quorum met/.test(l));
+    expect(log.findIndex((l) => / x2 state connecting -> unreachable/.test(l))).toBeLessThan(quorumAt);
+    expect(log.findIndex((l) => / x2 state \w+ -> ready/.test(l))).toBeGreaterThan(quorumAt);
+  }, 5 * MINUTES);
+
   it('a host cut off mid-batch: its instances rerun on the others, every instance judged, the host rejoins', async () => {
     const name = 'cut';
     const remoteLog = path.join(results, name, 'remote-log');
