@@ -114,7 +114,15 @@ export function parseEndOfTest(line: string): string | null {
 
 // rcutorture prints the writer's current pointer before `ver:`; while it is NULL
 // the count means nothing yet (parse-console.sh drops those lines too).
-const NULL_RTC = /rtc: 0+ /;
+/** `rtc: 0000000000000000 `: the writer's pointer is NULL, the line says nothing of progress. */
+function nullRtc(line: string): boolean {
+  let at = line.indexOf('rtc: ');
+  if (at < 0) return false;
+  at += 5;
+  const first = at;
+  while (line.charCodeAt(at) === 48) at++;
+  return at > first && line.charCodeAt(at) === 32;
+}
 
 /**
  * The number on a torture statistics line (`rcu-torture: rtc: ... ver: 2145 ...`,
@@ -125,7 +133,7 @@ export function parseStatVersion(line: string): number | null {
   const flag = line.indexOf('torture:');
   const at = line.lastIndexOf('ver: ');
   if (flag < 0 || at < flag) return null;
-  if (line.includes('(null)') || (line.includes('rtc: 0') && NULL_RTC.test(line))) return null;
+  if (line.includes('(null)') || nullRtc(line)) return null;
   const m = /^\d+/.exec(line.slice(at + 5));
   return m ? Number(m[0]) : null;
 }
