@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { KvmFarmError } from '../util/errors.js';
 import { DEFAULT_SHUTDOWN_GRACE_SECONDS, SETTING, consoleLogOf } from './build-command.js';
 import { childEnded, sleep, stopChild, type ChildEnd } from './child.js';
 import { ConsoleWatch } from './console-watch.js';
+import { formatRetval, guestDeadline } from './guest-end.js';
 import { formatQemuCmdFile } from './qemu-cmd-file.js';
 import type { Accel, GuestRun, QemuCommand } from './types.js';
 
@@ -107,11 +107,7 @@ export async function runGuest(options: RunGuestOptions): Promise<GuestRun> {
         break;
       }
       if (await watch.poll()) lastGrowth = now;
-      if (!watch.kernelSeen && elapsedS >= bootS) {
-        reason = 'noOutput';
-      } else if (elapsedS >= durationS + graceS && ((now - lastGrowth) / 1000 >= quietS || elapsedS >= durationS + graceS + overtimeS)) {
-        reason = 'timedOut';
-      }
+      reason = guestDeadline({ elapsedS, quietForS: (now - lastGrowth) / 1000, kernelSeen: watch.kernelSeen, bootS, durationS, graceS, quietS, overtimeS }) ?? reason;
       if (reason !== 'exited') {
         await stopChild(child, ended, 0);
         break;
@@ -131,7 +127,7 @@ export async function runGuest(options: RunGuestOptions): Promise<GuestRun> {
   if (!startError && reason === 'exited' && exitCode !== 0 && watch.size === 0) {
     startError = await firstErrorLines(outputPath, exitCode);
   }
-  await writeFile(path.join(dir, GUEST_FILES.qemuRetval), `${retval(exitCode, signal)}\n`);
+  await writeFile(path.join(dir, GUEST_FILES.qemuRetval), `${formatRetval(exitCode, signal)}\n`);
   return {
     instance: options.instance,
     host: options.host ?? 'localhost',
@@ -159,13 +155,6 @@ function numberSetting(settings: Record<string, string>, name: string, fallback?
     fail(`qemu-cmd setting ${name}=${raw ?? ''} is missing or not a number of seconds`);
   }
   return value;
-}
-
-/** What sh's `wait` reports, which rcutorture's scripts put in qemu-retval: 128 + signal number when killed. */
-function retval(exitCode: number | null, signal: string | null): string {
-  if (exitCode !== null) return String(exitCode);
-  const number = signal ? (osConstants.signals as Record<string, number>)[signal] : undefined;
-  return number === undefined ? '' : String(128 + number);
 }
 
 async function firstErrorLines(outputPath: string, exitCode: number | null): Promise<string> {

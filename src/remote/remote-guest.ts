@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Refusal } from '../fleet/safe-extract.js';
 import type { Host, SpawnHandle } from '../hosts/index.js';
 import { SETTING } from '../qemu/build-command.js';
+import { formatRetval, guestDeadline } from '../qemu/guest-end.js';
 import type { Accel, GuestRun, QemuCommand } from '../qemu/types.js';
 import { INSTANCE_FILES } from '../rundir/layout.js';
 import { collectResults } from './collect.js';
@@ -112,16 +113,24 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
     if (reason !== 'exited') return;
     const now = Date.now();
     const elapsedS = (now - started) / 1000;
-    const limitS = options.durationSeconds + options.shutdownGraceSeconds;
     if (options.signal?.aborted || existsSync(options.stopFile)) {
       reason = 'stopped';
       kill('SIGTERM');
       setTimeout(() => kill('SIGKILL'), (options.termGraceSeconds ?? 3) * 1000).unref();
-    } else if (!kernelSeen && elapsedS >= options.bootTimeoutSeconds) {
-      reason = 'noOutput';
-      kill('SIGKILL');
-    } else if (elapsedS >= limitS && ((now - lastGrowth) / 1000 >= quietS || elapsedS >= limitS + options.shutdownGraceSeconds)) {
-      reason = 'timedOut';
+      return;
+    }
+    const cut = guestDeadline({
+      elapsedS,
+      quietForS: (now - lastGrowth) / 1000,
+      kernelSeen,
+      bootS: options.bootTimeoutSeconds,
+      durationS: options.durationSeconds,
+      graceS: options.shutdownGraceSeconds,
+      quietS,
+      overtimeS: options.shutdownGraceSeconds,
+    });
+    if (cut) {
+      reason = cut;
       kill('SIGKILL');
     }
   };
@@ -152,7 +161,7 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
   // A lost attempt's files would land beside its rerun's: only its partial console is kept (renamed by the coordinator).
   if (!lost) {
     await writeFile(path.join(localDir, INSTANCE_FILES.qemuOutput), qemuOutput);
-    await writeFile(path.join(localDir, INSTANCE_FILES.qemuRetval), `${retval(exitCode, signal)}\n`);
+    await writeFile(path.join(localDir, INSTANCE_FILES.qemuRetval), `${formatRetval(exitCode, signal)}\n`);
   }
   let startError = lost;
   if (!startError && reason === 'exited' && exitCode !== 0 && bytes === 0) {
@@ -177,12 +186,6 @@ function fromShell(code: number | null, signal: string | null): { exitCode: numb
     if (name) return { exitCode: null, signal: name };
   }
   return { exitCode: code, signal };
-}
-
-function retval(exitCode: number | null, signal: string | null): string {
-  if (exitCode !== null) return String(exitCode);
-  const number = signal ? (osConstants.signals as Record<string, number>)[signal] : undefined;
-  return number === undefined ? '' : String(128 + number);
 }
 
 function firstLines(text: string): string {
