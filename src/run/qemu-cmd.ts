@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildQemuCommand, formatQemuCmdFile, type BuiltQemuCommand } from '../qemu/index.js';
+import { buildQemuCommand, formatQemuCmdFile, type BuiltQemuCommand, type QemuCommandOptions } from '../qemu/index.js';
 import type { Accel } from '../qemu/types.js';
 import { INSTANCE_FILES } from '../rundir/layout.js';
 import { mergeSettings } from '../scenarios/fragment.js';
@@ -26,12 +26,30 @@ export interface WriteQemuCmdInput {
  * the instance's qemu-cmd, rerunnable by hand and by kvm-again.
  */
 export function writeQemuCmd(input: WriteQemuCmdInput): BuiltQemuCommand {
+  const command = buildQemuCommand(
+    instanceQemuOptions(input, { kernel: input.kernelImage, consoleLog: path.join(input.dir, INSTANCE_FILES.consoleLog) }),
+  );
+  writeFileSync(path.join(input.dir, INSTANCE_FILES.qemuCmd), formatQemuCmdFile(command));
+  if (command.warnings.length > 0) {
+    writeFileSync(path.join(input.dir, INSTANCE_FILES.warnings), `${command.warnings.join('\n')}\n`, { flag: 'a' });
+  }
+  return command;
+}
+
+/**
+ * The qemu options for one scenario instance, shared by the real run and
+ * `--dryrun script`, so the script shows exactly the command that would run.
+ */
+export function instanceQemuOptions(
+  input: Pick<WriteQemuCmdInput, 'instance' | 'suite' | 'cfcommon' | 'allottedCpus' | 'options' | 'accel'>,
+  where: { kernel: string; consoleLog: string; token?: string },
+): QemuCommandOptions {
   const { instance, options } = input;
   const settings = mergeSettings(input.cfcommon, instance.scenario.settings, options.kconfig);
-  const command = buildQemuCommand({
+  return {
     accel: input.accel,
-    kernel: input.kernelImage,
-    consoleLog: path.join(input.dir, INSTANCE_FILES.consoleLog),
+    kernel: where.kernel,
+    consoleLog: where.consoleLog,
     cpus: instance.cpus,
     allottedCpus: input.allottedCpus,
     memory: options.memory,
@@ -44,10 +62,6 @@ export function writeQemuCmd(input: WriteQemuCmdInput): BuiltQemuCommand {
     hotplugCpu: settings.get('CONFIG_HOTPLUG_CPU')?.value === 'y',
     qemuArgs: options.qemuArgs,
     ...(options.qemuCmd ? { qemuCmd: options.qemuCmd } : {}),
-  });
-  writeFileSync(path.join(input.dir, INSTANCE_FILES.qemuCmd), formatQemuCmdFile(command));
-  if (command.warnings.length > 0) {
-    writeFileSync(path.join(input.dir, INSTANCE_FILES.warnings), `${command.warnings.join('\n')}\n`, { flag: 'a' });
-  }
-  return command;
+    ...(where.token ? { token: where.token } : {}),
+  };
 }

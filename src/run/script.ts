@@ -5,6 +5,7 @@ import { quoteWords } from '../qemu/shell-words.js';
 import { mergeSettings } from '../scenarios/fragment.js';
 import type { RunOptions } from './options.js';
 import type { PreparedRun } from './prepare.js';
+import { instanceQemuOptions } from './qemu-cmd.js';
 
 /**
  * `--dryrun script`: what the run would do, as commands a person can read and
@@ -30,22 +31,19 @@ export function describeScript(prepared: PreparedRun, options: RunOptions): stri
     lines.push(`# batch ${i + 1}: ${batch.cpus} of ${prepared.cpus} CPUs`);
     for (const instance of batch.instances) {
       const dir = path.join('RUNDIR', instance.id);
-      const command = buildQemuCommand({
-        accel: options.accel === 'kvm' ? 'kvm' : 'tcg',
-        kernel: path.join(dir, 'bzImage'),
-        consoleLog: path.join(dir, 'console.log'),
-        cpus: instance.cpus,
-        allottedCpus: prepared.cpus,
-        memory: options.memory,
-        seconds: options.durationSeconds,
-        shutdownGraceSeconds: options.shutdownGraceSeconds,
-        scenarioBootArgs: instance.scenario.bootArgs,
-        bootArgs: options.bootArgs,
-        suite: prepared.suite,
-        qemuArgs: options.qemuArgs,
-        ...(options.qemuCmd ? { qemuCmd: options.qemuCmd } : {}),
-        token: 'TOKEN',
-      });
+      const command = buildQemuCommand(
+        instanceQemuOptions(
+          {
+            instance,
+            suite: prepared.suite,
+            cfcommon: prepared.library.cfcommon,
+            allottedCpus: prepared.cpus,
+            options,
+            accel: options.accel === 'kvm' ? 'kvm' : 'tcg',
+          },
+          { kernel: path.join(dir, 'bzImage'), consoleLog: path.join(dir, 'console.log'), token: 'TOKEN' },
+        ),
+      );
       lines.push(`${quoteWords(command.argv)} &`);
     }
     lines.push('wait');
