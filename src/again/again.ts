@@ -150,9 +150,10 @@ export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun
 
   const commands = new Map<string, BuiltQemuCommand>();
   const results = new Map<string, InstanceResult>();
+  const byId = new Map(selected.instances.map((x) => [x.id, x]));
   for (const [index, batch] of batches.entries()) {
     for (const instance of batch.instances) {
-      const x = selected.instances.find((s) => s.id === instance.id)!;
+      const x = byId.get(instance.id)!;
       const dir = path.join(runDir, x.id);
       mkdirSync(dir);
       const image = path.join(dir, path.basename(x.kernelImage!));

@@ -38,7 +38,7 @@ export interface SourceRun {
 export function readSourceRun(dir: string): SourceRun {
   const run = readRunDir(dir);
   const original = originalRun(run.dir);
-  const verdicts = readVerdicts(run.dir);
+  const verdicts = readVerdicts(run.dir, run.batches.flat());
   const instances = run.batches.flatMap((ids, index) =>
     ids.map((id): SourceInstance => {
       const fromOriginal = path.join(original, id);
@@ -77,7 +77,7 @@ function originalRun(dir: string): string {
 }
 
 /** Verdicts from summary.json, or from each instance's verdict.json when the summary is missing. */
-function readVerdicts(dir: string): Map<string, VerdictKind> {
+function readVerdicts(dir: string, ids: string[]): Map<string, VerdictKind> {
   const verdicts = new Map<string, VerdictKind>();
   const summaryFile = path.join(dir, RUN_FILES.summary);
   if (existsSync(summaryFile)) {
@@ -89,7 +89,7 @@ function readVerdicts(dir: string): Map<string, VerdictKind> {
       // Fall through to the per-instance files.
     }
   }
-  for (const id of readRunDir(dir).batches.flat()) {
+  for (const id of ids) {
     const file = path.join(dir, id, INSTANCE_FILES.verdict);
     try {
       verdicts.set(id, (JSON.parse(readFileSync(file, 'utf8')) as { kind: VerdictKind }).kind);
