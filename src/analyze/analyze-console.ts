@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { FindingsBuilder } from './findings-builder.js';
-import { PREFILTER } from './line-kinds.js';
+import { PREFILTER, STAT_WORD } from './line-kinds.js';
 import type { AnalyzeOptions, ConsoleFindings } from './types.js';
 
 /**
@@ -70,14 +70,26 @@ export function analyzeConsoleFile(path: string, options: AnalyzeOptions): Promi
 function scanLines(buf: Buffer, end: number, base: number, builder: FindingsBuilder): void {
   const text = buf.toString('latin1', 0, end);
   const re = new RegExp(PREFILTER.source, 'g');
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
+  let m = re.exec(text);
+  while (m !== null) {
     const start = text.lastIndexOf('\n', m.index) + 1;
     let stop = text.indexOf('\n', m.index);
     if (stop < 0) stop = text.length;
     const lineEnd = stop > start && text.charCodeAt(stop - 1) === 13 ? stop - 1 : stop;
-    builder.addLine(text.slice(start, lineEnd), base + start, () => buf.toString('utf8', start, lineEnd));
-    re.lastIndex = stop + 1;
+    const word = m[0];
+    // Scanning on finds whether the line holds a second word; if not, a statistics
+    // line (the bulk of all hits) takes the short path, with no trouble to look for.
+    let next = re.exec(text);
+    const alone = next === null || next.index >= stop;
+    if (!alone) {
+      re.lastIndex = stop + 1;
+      next = re.exec(text);
+    }
+    const line = text.slice(start, lineEnd);
+    const quote = (): string => buf.toString('utf8', start, lineEnd);
+    if (alone && word === STAT_WORD) builder.addStatLine(line, base + start, quote);
+    else builder.addLine(line, base + start, quote);
+    m = next;
   }
 }
 

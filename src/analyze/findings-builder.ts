@@ -7,6 +7,7 @@ import {
   parseEndOfTest,
   parseLinuxVersion,
   parseStatVersion,
+  STAT_WORD,
 } from './line-kinds.js';
 import type { AnalyzeOptions, ConsoleFindings, ProblemKind, QuotedLine } from './types.js';
 import { QUOTES_PER_KIND } from './types.js';
@@ -80,15 +81,7 @@ export class FindingsBuilder {
       f.endOfTest = parseEndOfTest(line);
       f.endOfTestLine = keep();
     }
-    if (line.includes('ver: ')) {
-      const value = parseStatVersion(line);
-      if (value !== null) {
-        // The line object is only kept if it turns out to be the first misstep.
-        const seq = this.sequence;
-        const lineRef = seq.firstBad === null && value <= (seq.last ?? 0) ? keep() : { offset, text: '' };
-        this.sequence = advanceSequence(seq, value, lineRef);
-      }
-    }
+    if (line.includes(STAT_WORD)) this.addStatLine(line, offset, quote);
     if (line.includes('\x00')) this.count('nul', keep);
 
     const kind = classifyLine(line);
@@ -97,6 +90,19 @@ export class FindingsBuilder {
     if (kind === 'bang') {
       f.lastBang = { line: keep(), instances: bangInstances(line.replace(/\r$/, '')) };
     }
+  }
+
+  /**
+   * A line whose only prefilter word is `ver: `: a statistics line, which can
+   * carry a grace-period count but no trouble.
+   */
+  addStatLine(line: string, offset: number, quote: () => string): void {
+    const value = parseStatVersion(line);
+    if (value === null) return;
+    const seq = this.sequence;
+    // The line's text is only made if it turns out to be the first misstep.
+    const misstep = seq.firstBad === null && value <= (seq.last ?? 0);
+    this.sequence = advanceSequence(seq, value, { offset, text: misstep ? displayLine(quote()) : '' });
   }
 
   private count(kind: ProblemKind, keep: () => QuotedLine): void {

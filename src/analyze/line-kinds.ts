@@ -8,7 +8,13 @@ import type { ProblemKind } from './types.js';
  * patterns per line would cost ten times as much.
  */
 export const PREFILTER =
-  /Badness|WARN|Warn|BUG|Oops|general protection|Kernel panic|[sS]tall|starved|Call Trace|!!!|FAILURE|ver: |of test|onoff task|Linux version|ommand line:|\x00/g;
+  /Badness|WARN|Warn|BUG|Oops|general protection|Kernel panic|[sS]tall|starved|Call Trace|!!!|FAILURE|ver: |of test|onoff task: o(?:n|ff)line |Linux version|ommand line:|\x00/g;
+
+/**
+ * The prefilter word of a torture statistics line. A line whose only prefilter
+ * word is this one carries a grace-period count and no trouble.
+ */
+export const STAT_WORD = 'ver: ';
 
 /**
  * Lines that match a trouble word but are known to be harmless; the kernel's
@@ -134,8 +140,10 @@ export function parseStatVersion(line: string): number | null {
   const at = line.lastIndexOf('ver: ');
   if (flag < 0 || at < flag) return null;
   if (line.includes('(null)') || nullRtc(line)) return null;
-  const m = /^\d+/.exec(line.slice(at + 5));
-  return m ? Number(m[0]) : null;
+  let value = 0;
+  let i = at + 5;
+  for (let c = line.charCodeAt(i); c >= 48 && c <= 57; c = line.charCodeAt(++i)) value = value * 10 + (c - 48);
+  return i > at + 5 ? value : null;
 }
 
 /**

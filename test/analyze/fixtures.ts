@@ -4,7 +4,7 @@
  * built from parts so each test says only what differs.
  */
 import { analyzeConsole } from '../../src/analyze/analyze-console.js';
-import type { AnalyzeOptions, ConsoleFindings } from '../../src/analyze/types.js';
+import type { AnalyzeOptions, ConsoleFindings, ProblemKind } from '../../src/analyze/types.js';
 import type { GuestRun } from '../../src/qemu/types.js';
 import { SUITES, type TortureSuite } from '../../src/scenarios/suites.js';
 
@@ -87,3 +87,47 @@ export function guest(over: Partial<GuestRun> = {}): GuestRun {
     ...over,
   };
 }
+
+/** One real-looking line per kind, as kernels print them. */
+export const TROUBLE_EXAMPLES: [ProblemKind, string][] = [
+  ['bang', 'rcu-torture: !!! Reader Pipe:  123456 78 5 0 0 0 0 0 0 0 0'],
+  ['bang', 'rcu-torture:!!! rcu_torture_writer: rcu_torture_writer: rcu_barrier() failed'],
+  ['failure', 'rcu-torture:--- End of test: FAILURE: nreaders=1 nfakewriters=4'],
+  ['kcsan', 'BUG: KCSAN: data-race in rcu_torture_reader / rcu_torture_writer'],
+  ['bug', 'BUG: kernel NULL pointer dereference, address: 0000000000000008'],
+  ['bug', 'BUG: scheduling while atomic: rcu_torture_rea/97/0x00000002'],
+  ['oops', 'Oops: 0000 [#1] PREEMPT SMP PTI'],
+  ['oops', 'general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] PREEMPT SMP'],
+  ['panic', 'Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000009'],
+  ['lockdep', 'WARNING: possible recursive locking detected'],
+  ['lockdep', 'WARNING: inconsistent lock state'],
+  ['lockdep', 'WARNING: possible circular locking dependency detected'],
+  ['lockdep', 'WARNING: suspicious RCU usage'],
+  ['lockdep', 'WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected'],
+  ['stall', 'rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:'],
+  ['stall', 'rcu: INFO: rcu_sched self-detected stall on CPU'],
+  ['stall', 'rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 1-... } 21002 jiffies s: 93 root: 0x2/.'],
+  ['stall', 'rcu: Stall ended before state dump start'],
+  ['stall', '??? Writer stall state RTWS_SYNC(7) g44209 f0x0 ->state 0x2 cpu 1'],
+  ['starve', 'rcu: rcu_preempt kthread starved for 21004 jiffies! g44209 f0x0 RCU_GP_WAIT_FQS(5) ->state=0x0 ->cpu=1'],
+  ['callTrace', 'Call Trace:'],
+  ['hotplug', 'rcu-torture:torture_onoff task: offline 1 failed: errno -16'],
+  ['hotplug', 'rcu-torture:torture_onoff task: online 3 failed: errno -5'],
+  ['hotplug', 'rcu-torture:--- End of test: RCU_HOTPLUG: nreaders=1'],
+  ['warning', 'WARNING: CPU: 1 PID: 42 at kernel/rcu/rcutorture.c:1302 rcu_torture_writer+0x6d6/0x7e0'],
+  ['warning', 'ACPI Warning: SystemIO range 0x0000000000000B00-0x0000000000000B08 conflicts'],
+  ['badness', 'Badness at kernel/rcu/tree.c:2345'],
+];
+
+/** Lines with a trouble word that are known to be harmless. */
+export const HARMLESS = [
+  'Warning: unable to open an initial console.',
+  'Warning: Failed to add ttynull console. No stdin, stdout, and stderr for the init process!',
+  'ODEBUG: object 00000000c0ffee is on stack, but NOT annotated.',
+  '** This means that this is a DEBUG kernel and it is **',
+  'NOHZ tick-stop error: Non-RCU local softirq work is pending, handler #08!!!',
+  'rcu-torture:torture_onoff task: offline 1 failed (-EBUSY forgiven during boot): errno -16',
+  'rcu-torture: rtc: 00000000a1b2c3d4 ver: 2145 tfle: 0 rta: 2146 rtaf: 0 rtf: 2136',
+  'rcu-torture:--- End of test: SUCCESS: nreaders=1 stall_cpu=0 stall_cpu_holdoff=10',
+  'CONFIG_DEBUG_LOCK_ALLOC enabled',
+];
