@@ -1,8 +1,10 @@
 /**
  * How fast, and in how little memory, the console analyzer reads big logs. It
- * writes two synthetic rcutorture consoles (about 50 MB and 200 MB), analyzes
- * each from disk, and reports MB/s and the peak RSS seen during each analysis:
- * peak RSS should be about the same for both, since nothing grows with the log.
+ * writes two synthetic rcutorture consoles (about 50 MB and 200 MB) and analyzes
+ * each from disk, first as kvm-farm does by default (worker threads side by side
+ * for a log this big), then in one thread. Each analysis runs in a fresh node
+ * process, which reports MB/s and its peak RSS: for either way of reading, peak
+ * RSS should be about the same for both logs, since nothing grows with the log.
  *
  * Run alone: npx tsc -p tsconfig.build.json && node dist/bench/analyze-bench.js
  */
@@ -12,12 +14,15 @@ import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyzeConsoleFile } from '../src/analyze/analyze-console.js';
+import { execa } from 'execa';
+import { analyzeConsoleFile, defaultAnalyzeThreads } from '../src/analyze/console-file.js';
 import type { ConsoleFindings } from '../src/analyze/types.js';
 import { SUITES } from '../src/scenarios/suites.js';
+import { nodeArgsForModule } from '../src/util/module-worker.js';
 
 export interface AnalyzeBenchRun {
   sizeMb: number;
+  threads: number;
   seconds: number;
   mbPerSecond: number;
   /** Highest RSS sampled while this log was analyzed. */
@@ -28,18 +33,26 @@ export interface AnalyzeBenchRun {
   warnings: number;
 }
 
-export interface AnalyzeBenchResult {
-  /** Throughput on the large log. */
-  mbPerSecond: number;
-  /** Peak RSS while analyzing the large log. */
-  peakRssMb: number;
+/** The two logs read one way: the small log once, the large one three times. */
+export interface AnalyzeBenchWay {
+  threads: number;
   small: AnalyzeBenchRun;
   /** The median of the large log's readings. */
   large: AnalyzeBenchRun;
   readings: AnalyzeBenchRun[];
 }
 
+export interface AnalyzeBenchResult {
+  /** Throughput on the large log, read as kvm-farm reads it by default. */
+  mbPerSecond: number;
+  /** Peak RSS while analyzing the large log that way. */
+  peakRssMb: number;
+  byDefault: AnalyzeBenchWay;
+  oneThread: AnalyzeBenchWay;
+}
+
 const MB = 1024 * 1024;
+const MEASURE_FLAG = '--measure-one';
 
 export async function benchAnalyze(options: { smallMb?: number; largeMb?: number } = {}): Promise<AnalyzeBenchResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kvm-farm-analyze-bench-'));
@@ -54,17 +67,34 @@ export async function benchAnalyze(options: { smallMb?: number; largeMb?: number
       await handle.sync();
       await handle.close();
     }
-    const small = await measure(smallPath);
-    // The median of three readings of the large log: one reading on a shared machine is noise.
-    const readings = [await measure(largePath), await measure(largePath), await measure(largePath)];
-    const large = [...readings].sort((a, b) => a.mbPerSecond - b.mbPerSecond)[1]!;
-    return { mbPerSecond: large.mbPerSecond, peakRssMb: Math.max(...readings.map((r) => r.peakRssMb)), small, large, readings };
+    // Both logs read with the thread count the default picks for the large one, so the two peaks compare.
+    const byDefault = await measureWay(smallPath, largePath, defaultAnalyzeThreads((await stat(largePath)).size));
+    const oneThread = await measureWay(smallPath, largePath, 1);
+    return { mbPerSecond: byDefault.large.mbPerSecond, peakRssMb: byDefault.large.peakRssMb, byDefault, oneThread };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function measure(file: string): Promise<AnalyzeBenchRun> {
+async function measureWay(smallPath: string, largePath: string, threads: number): Promise<AnalyzeBenchWay> {
+  const small = await measure(smallPath, threads);
+  // The median of three readings of the large log: one reading on a shared machine is noise.
+  const readings = [await measure(largePath, threads), await measure(largePath, threads), await measure(largePath, threads)];
+  const large = [...readings].sort((a, b) => a.mbPerSecond - b.mbPerSecond)[1]!;
+  return { threads, small, large: { ...large, peakRssMb: Math.max(...readings.map((r) => r.peakRssMb)) }, readings };
+}
+
+/**
+ * One analysis in a fresh node process, so its peak RSS is its own and not what
+ * earlier readings left behind in this one.
+ */
+async function measure(file: string, threads: number): Promise<AnalyzeBenchRun> {
+  const self = fileURLToPath(import.meta.url);
+  const child = await execa(process.execPath, [...nodeArgsForModule(self), MEASURE_FLAG, file, String(threads)], { timeout: 10 * 60_000 });
+  return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as AnalyzeBenchRun;
+}
+
+async function measureHere(file: string, threads: number): Promise<AnalyzeBenchRun> {
   const bytes = (await stat(file)).size;
   const startRss = process.memoryUsage.rss();
   let peak = startRss;
@@ -74,7 +104,7 @@ async function measure(file: string): Promise<AnalyzeBenchRun> {
   const start = performance.now();
   let findings: ConsoleFindings;
   try {
-    findings = await analyzeConsoleFile(file, { suite: SUITES.rcu!, token: 'bench42' });
+    findings = await analyzeConsoleFile(file, { suite: SUITES.rcu!, token: 'bench42', threads });
   } finally {
     clearInterval(sampler);
   }
@@ -82,6 +112,7 @@ async function measure(file: string): Promise<AnalyzeBenchRun> {
   peak = Math.max(peak, process.memoryUsage.rss());
   return {
     sizeMb: round(bytes / MB),
+    threads,
     seconds: round(seconds),
     mbPerSecond: round(bytes / MB / seconds),
     peakRssMb: round(peak / MB),
@@ -152,13 +183,19 @@ function round(n: number): number {
   return Math.round(n * 10) / 10;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2] === MEASURE_FLAG) {
+  console.log(JSON.stringify(await measureHere(process.argv[3]!, Number(process.argv[4]))));
+} else if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const result = await benchAnalyze();
-  for (const [name, run] of Object.entries({ small: result.small, large: result.large })) {
-    console.log(
-      `${name}: ${run.sizeMb} MB in ${run.seconds} s = ${run.mbPerSecond} MB/s, peak RSS ${run.peakRssMb} MB (${run.startRssMb} MB before), ` +
-        `${run.gracePeriods} grace periods, ${run.warnings} warnings`,
-    );
+  for (const [way, r] of [['default', result.byDefault], ['one thread', result.oneThread]] as const) {
+    const threads = `${r.threads} thread${r.threads === 1 ? '' : 's'}`;
+    for (const [name, run] of [['small', r.small], ['large', r.large]] as const) {
+      console.log(
+        `${way} (${threads}), ${name}: ${run.sizeMb} MB in ${run.seconds} s = ${run.mbPerSecond} MB/s, peak RSS ${run.peakRssMb} MB (${run.startRssMb} MB before), ` +
+          `${run.gracePeriods} grace periods, ${run.warnings} warnings`,
+      );
+    }
+    console.log(`${way} (${threads}), large log, three readings: ${r.readings.map((x) => `${x.mbPerSecond} MB/s`).join(', ')}; median ${r.large.mbPerSecond} MB/s`);
   }
-  console.log(`large log, three readings: ${result.readings.map((r) => `${r.mbPerSecond} MB/s`).join(', ')}; median ${result.mbPerSecond} MB/s (target 200), peak RSS ${result.peakRssMb} MB`);
+  console.log(`result: ${result.mbPerSecond} MB/s (target 200), peak RSS ${result.peakRssMb} MB`);
 }

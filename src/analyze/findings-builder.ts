@@ -11,7 +11,7 @@ import {
 } from './line-kinds.js';
 import type { AnalyzeOptions, ConsoleFindings, ProblemKind, QuotedLine } from './types.js';
 import { QUOTES_PER_KIND } from './types.js';
-import { advanceSequence, emptySequence, sequenceProblem, type VersionSequence } from './version-sequence.js';
+import { advanceSequence, emptySequence, joinSequences, sequenceProblem, wouldMisstep, type VersionSequence } from './version-sequence.js';
 import type { TortureSuite } from '../scenarios/suites.js';
 
 /** Modules whose cleanup prints `End of test: SUCCESS|FAILURE|<X>_HOTPLUG`. */
@@ -26,36 +26,45 @@ export function suiteExpectsEndOfTest(suite: TortureSuite): boolean {
 }
 
 /**
+ * What the lines of one stretch of a log showed. Stretches read apart (side by
+ * side, in worker threads) are joined with {@link joinLineFindings} into what
+ * reading the whole log at once would have shown.
+ */
+export interface LineFindings {
+  linuxVersion: string | null;
+  linuxVersionLine: string | null;
+  commandLine: string | null;
+  testStarted: boolean;
+  endOfTest: string | null;
+  endOfTestLine: QuotedLine | null;
+  sequence: VersionSequence;
+  counts: Partial<Record<ProblemKind, number>>;
+  quoted: Partial<Record<ProblemKind, QuotedLine[]>>;
+  lastBang: ConsoleFindings['lastBang'];
+}
+
+export function emptyLineFindings(): LineFindings {
+  return {
+    linuxVersion: null,
+    linuxVersionLine: null,
+    commandLine: null,
+    testStarted: false,
+    endOfTest: null,
+    endOfTestLine: null,
+    sequence: emptySequence(),
+    counts: {},
+    quoted: {},
+    lastBang: null,
+  };
+}
+
+/**
  * Accumulates findings one interesting line at a time. It keeps counts and a
  * bounded number of lines, never the log: the streaming reader feeds it only the
  * lines the prefilter picked out.
  */
 export class FindingsBuilder {
-  private readonly findings: ConsoleFindings;
-  private sequence: VersionSequence = emptySequence();
-
-  constructor(private readonly options: AnalyzeOptions) {
-    this.findings = {
-      suite: options.suite.name,
-      expectsEndOfTest: suiteExpectsEndOfTest(options.suite),
-      bytes: 0,
-      linuxVersion: null,
-      linuxVersionLine: null,
-      commandLine: null,
-      tokenFound: null,
-      testStarted: false,
-      endOfTest: null,
-      endOfTestLine: null,
-      statLines: 0,
-      lastVersion: null,
-      gracePeriods: null,
-      versionProblem: null,
-      counts: {},
-      quoted: {},
-      lastBang: null,
-      tail: [],
-    };
-  }
+  readonly findings: LineFindings = emptyLineFindings();
 
   /**
    * One line that matched the prefilter. `quote` turns it into display text only
@@ -70,12 +79,7 @@ export class FindingsBuilder {
       f.linuxVersion = parseLinuxVersion(line);
       f.linuxVersionLine = line.length > 1000 ? line.slice(0, 1000) : line;
     }
-    if (f.commandLine === null && line.includes('ommand line:')) {
-      f.commandLine = parseCommandLine(line);
-      if (f.commandLine !== null && this.options.token !== undefined) {
-        f.tokenFound = commandLineHasToken(f.commandLine, this.options.token);
-      }
-    }
+    if (f.commandLine === null && line.includes('ommand line:')) f.commandLine = parseCommandLine(line);
     if (line.includes('--- Start of test')) f.testStarted = true;
     if (line.includes('End of test:')) {
       f.endOfTest = parseEndOfTest(line);
@@ -99,10 +103,9 @@ export class FindingsBuilder {
   addStatLine(line: string, offset: number, quote: () => string): void {
     const value = parseStatVersion(line);
     if (value === null) return;
-    const seq = this.sequence;
-    // The line's text is only made if it turns out to be the first misstep.
-    const misstep = seq.firstBad === null && value <= (seq.last ?? 0);
-    this.sequence = advanceSequence(seq, value, { offset, text: misstep ? displayLine(quote()) : '' });
+    const seq = this.findings.sequence;
+    const text = wouldMisstep(seq, value) ? displayLine(quote()) : '';
+    this.findings.sequence = advanceSequence(seq, value, { offset, text });
   }
 
   private count(kind: ProblemKind, keep: () => QuotedLine): void {
@@ -111,17 +114,55 @@ export class FindingsBuilder {
     const list = (quoted[kind] ??= []);
     if (list.length < QUOTES_PER_KIND) list.push(keep());
   }
+}
 
-  /** The findings once the whole log has been read. */
-  finish(bytes: number, tail: string[]): ConsoleFindings {
-    const f = this.findings;
-    f.bytes = bytes;
-    f.tail = tail.map((t) => displayLine(t));
-    f.statLines = this.sequence.statLines;
-    f.lastVersion = this.sequence.last;
-    f.versionProblem = sequenceProblem(this.sequence);
-    if (this.options.suite.reportsGracePeriods) f.gracePeriods = f.lastVersion;
-    if (f.tokenFound === null && this.options.token !== undefined) f.tokenFound = false;
-    return f;
+/** The findings of stretch `a` followed by stretch `b`, as if read in one go. */
+export function joinLineFindings(a: LineFindings, b: LineFindings): LineFindings {
+  // The first line with a version wins; failing that, the last line that tried.
+  const version = a.linuxVersion !== null ? a : b.linuxVersion !== null || b.linuxVersionLine !== null ? b : a;
+  const end = b.endOfTestLine !== null ? b : a;
+  const counts = { ...a.counts };
+  const quoted: LineFindings['quoted'] = {};
+  for (const [kind, n] of Object.entries(b.counts) as [ProblemKind, number][]) counts[kind] = (counts[kind] ?? 0) + n;
+  for (const kind of new Set([...Object.keys(a.quoted), ...Object.keys(b.quoted)]) as Set<ProblemKind>) {
+    quoted[kind] = [...(a.quoted[kind] ?? []), ...(b.quoted[kind] ?? [])].slice(0, QUOTES_PER_KIND);
   }
+  return {
+    linuxVersion: version.linuxVersion,
+    linuxVersionLine: version.linuxVersionLine,
+    commandLine: a.commandLine ?? b.commandLine,
+    testStarted: a.testStarted || b.testStarted,
+    endOfTest: end.endOfTest,
+    endOfTestLine: end.endOfTestLine,
+    sequence: joinSequences(a.sequence, b.sequence),
+    counts,
+    quoted,
+    lastBang: b.lastBang ?? a.lastBang,
+  };
+}
+
+/** The findings once the whole log has been read. */
+export function finishFindings(lines: LineFindings, bytes: number, tail: string[], options: AnalyzeOptions): ConsoleFindings {
+  const { sequence } = lines;
+  const token = options.token;
+  return {
+    suite: options.suite.name,
+    expectsEndOfTest: suiteExpectsEndOfTest(options.suite),
+    bytes,
+    linuxVersion: lines.linuxVersion,
+    linuxVersionLine: lines.linuxVersionLine,
+    commandLine: lines.commandLine,
+    tokenFound: token === undefined ? null : lines.commandLine !== null && commandLineHasToken(lines.commandLine, token),
+    testStarted: lines.testStarted,
+    endOfTest: lines.endOfTest,
+    endOfTestLine: lines.endOfTestLine,
+    statLines: sequence.statLines,
+    lastVersion: sequence.last,
+    gracePeriods: options.suite.reportsGracePeriods ? sequence.last : null,
+    versionProblem: sequenceProblem(sequence),
+    counts: lines.counts,
+    quoted: lines.quoted,
+    lastBang: lines.lastBang,
+    tail: tail.map((t) => displayLine(t)),
+  };
 }

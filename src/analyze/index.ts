@@ -1,4 +1,5 @@
-export { analyzeConsole, analyzeConsoleFile, type ConsoleSource } from './analyze-console.js';
+export { analyzeConsole, type ConsoleSource } from './analyze-console.js';
+export { analyzeConsoleFile, type AnalyzeFileOptions } from './console-file.js';
 export { formatDiags } from './diags.js';
 export { judge, MAX_QUOTED } from './judge.js';
 export { suiteExpectsEndOfTest } from './findings-builder.js';

@@ -5,9 +5,15 @@ import { benchAnalyze } from '../../bench/analyze-bench.js';
 describe('benchAnalyze', () => {
   it('writes, analyzes and removes two small consoles', async () => {
     const r = await benchAnalyze({ smallMb: 1, largeMb: 4 });
-    expect(r.small.sizeMb).toBeGreaterThanOrEqual(1);
-    expect(r.large.sizeMb).toBeGreaterThanOrEqual(4);
-    expect(r.large.gracePeriods).toBeGreaterThan(r.small.gracePeriods ?? 0);
+    for (const way of [r.byDefault, r.oneThread]) {
+      expect(way.small.sizeMb).toBeGreaterThanOrEqual(1);
+      expect(way.large.sizeMb).toBeGreaterThanOrEqual(4);
+      expect(way.large.gracePeriods).toBeGreaterThan(way.small.gracePeriods ?? 0);
+      expect(way.readings).toHaveLength(3);
+    }
+    // Both ways read the same logs and must find the same.
+    expect(r.byDefault.large.gracePeriods).toBe(r.oneThread.large.gracePeriods);
+    expect(r.oneThread.threads).toBe(1);
     expect(r.mbPerSecond).toBeGreaterThan(0);
     expect(r.peakRssMb).toBeGreaterThan(0);
   });

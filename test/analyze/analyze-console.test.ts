@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeConsole, analyzeConsoleFile } from '../../src/analyze/analyze-console.js';
+import { analyzeConsole } from '../../src/analyze/analyze-console.js';
+import { analyzeConsoleFile } from '../../src/analyze/console-file.js';
 import { analyze, boot, cleanRcu, lock, rcu, rcuEnd, rcuStart, rcuStat, scf, text, TOKEN, ts } from './fixtures.js';
 
 describe('analyzeConsole', () => {

@@ -131,3 +131,30 @@ export const HARMLESS = [
   'rcu-torture:--- End of test: SUCCESS: nreaders=1 stall_cpu=0 stall_cpu_holdoff=10',
   'CONFIG_DEBUG_LOCK_ALLOC enabled',
 ];
+
+/** Every kind of line, alone and riding on a statistics line, with sequence missteps among them. */
+export function mixedConsole(): Buffer {
+  const lines = [...boot(), rcuStart()];
+  let ver = 100;
+  let t = 15;
+  for (const [, example] of TROUBLE_EXAMPLES) {
+    lines.push(...rcuStat((t += 15), (ver += 100)), `${ts(t)} ${example}`);
+    // A stat line that also holds a trouble word must still be judged for the trouble.
+    const [stat = ''] = rcuStat((t += 15), (ver += 100));
+    lines.push(`${stat} ${example}`);
+  }
+  for (const harmless of HARMLESS) lines.push(`${ts((t += 1))} ${harmless}`);
+  lines.push(
+    `${ts((t += 1))} rcu-torture:torture_onoff task: offlined 2`,
+    `${ts((t += 1))} rcu-torture:torture_onoff task: onlined 2`,
+    `${ts((t += 1))} rcu-torture: rtc: 0000000000000000 ver: 0 tfle: 0`,
+    `${ts((t += 1))} rcu-torture: rtc: (null) ver: 7 tfle: 0`,
+    ...rcuStat((t += 15), ver), // no progress: a misstep
+    ...rcuStat((t += 15), ver - 50), // backwards
+    `${ts((t += 1))} scftorture: scf_invoked_count ver: ${ver + 500} resched: 0`,
+    // More lines of one kind than are quoted.
+    ...Array.from({ length: 25 }, (_, i) => `${ts((t += 1))} WARNING: CPU: ${i % 2} PID: 42 at kernel/rcu/rcutorture.c:1302 rcu_torture_writer+0x6d6/0x7e0`),
+    rcuEnd((t += 1)),
+  );
+  return Buffer.concat([Buffer.from(text(lines).replaceAll('Reader Batch', 'Reader\r\nBatch')), Buffer.from('ver: \0\0 WARNING:\n')]);
+}

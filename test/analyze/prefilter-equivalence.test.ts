@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FindingsBuilder } from '../../src/analyze/findings-builder.js';
+import { FindingsBuilder, finishFindings } from '../../src/analyze/findings-builder.js';
 import type { ConsoleFindings } from '../../src/analyze/types.js';
-import { analyze, boot, HARMLESS, rcu, rcuEnd, rcuStart, rcuStat, text, TOKEN, TROUBLE_EXAMPLES, ts } from './fixtures.js';
+import { analyze, mixedConsole, rcu, TOKEN, TROUBLE_EXAMPLES } from './fixtures.js';
 
 /**
  * The streaming reader looks only at lines its prefilter picks, and sends lines
@@ -9,7 +9,7 @@ import { analyze, boot, HARMLESS, rcu, rcuEnd, rcuStart, rcuStat, text, TOKEN, T
  * line of the log through the full check, the findings must be the same.
  */
 function everyLineThroughFullCheck(data: Buffer): ConsoleFindings {
-  const builder = new FindingsBuilder({ suite: rcu, token: TOKEN });
+  const builder = new FindingsBuilder();
   let start = 0;
   while (start < data.length) {
     let stop = data.indexOf(10, start);
@@ -21,33 +21,7 @@ function everyLineThroughFullCheck(data: Buffer): ConsoleFindings {
   }
   const lines = data.toString('utf8').split('\n');
   if (lines.at(-1) === '') lines.pop();
-  return builder.finish(data.length, lines.slice(-10));
-}
-
-/** Every kind of line, alone and riding on a statistics line, with sequence missteps among them. */
-function mixedConsole(): Buffer {
-  const lines = [...boot(), rcuStart()];
-  let ver = 100;
-  let t = 15;
-  for (const [, example] of TROUBLE_EXAMPLES) {
-    lines.push(...rcuStat((t += 15), (ver += 100)), `${ts(t)} ${example}`);
-    // A stat line that also holds a trouble word must still be judged for the trouble.
-    const [stat = ''] = rcuStat((t += 15), (ver += 100));
-    lines.push(`${stat} ${example}`);
-  }
-  for (const harmless of HARMLESS) lines.push(`${ts((t += 1))} ${harmless}`);
-  lines.push(
-    `${ts((t += 1))} rcu-torture:torture_onoff task: offlined 2`,
-    `${ts((t += 1))} rcu-torture:torture_onoff task: onlined 2`,
-    `${ts((t += 1))} rcu-torture: rtc: 0000000000000000 ver: 0 tfle: 0`,
-    `${ts((t += 1))} rcu-torture: rtc: (null) ver: 7 tfle: 0`,
-    ...rcuStat((t += 15), ver), // no progress: a misstep
-    ...rcuStat((t += 15), ver - 50), // backwards
-    `${ts((t += 1))} scftorture: scf_invoked_count ver: ${ver + 500} resched: 0`,
-    rcuEnd((t += 1)),
-  );
-  const withNul = Buffer.concat([Buffer.from(text(lines).replaceAll('Reader Batch', 'Reader\r\nBatch')), Buffer.from('ver: \0\0 WARNING:\n')]);
-  return withNul;
+  return finishFindings(builder.findings, data.length, lines.slice(-10), { suite: rcu, token: TOKEN });
 }
 
 describe('prefilter and statistics shortcut', () => {
