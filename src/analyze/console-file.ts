@@ -60,7 +60,8 @@ export function defaultAnalyzeThreads(size: number): number {
 /**
  * Cuts the file into `parts` stretches of about equal size, each ending just
  * after a newline, so that no line is split between two readers. A line longer
- * than the search window is cut where it is, as the one-thread reader cuts it too.
+ * than the search window is cut at the nominal point: the one-thread reader
+ * cuts such lines in pieces too, so neither ever holds one whole.
  */
 async function stretchesAtLineEnds(handle: FileHandle, path: string, size: number, parts: number): Promise<StretchJob[]> {
   const window = Buffer.alloc(LINE_SEARCH_BYTES);
