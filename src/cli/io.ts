@@ -8,9 +8,31 @@ export interface Io {
   err: (line: string) => void;
 }
 
+/**
+ * Whether the reader of a stream has gone (`kvm-recheck RUN | head`). A closed
+ * pipe must not crash a run with hours of guests behind it: its lines are
+ * dropped from then on, and everything else, the run directory included, goes on.
+ */
+const gone = new WeakSet<NodeJS.WriteStream>();
+
+function writeLine(stream: NodeJS.WriteStream, line: string): void {
+  if (!gone.has(stream)) stream.write(`${line}\n`);
+}
+
+/** Makes a closed pipe on stdout or stderr mean "drop the lines", not an uncaught error. */
+function toleratePipeClose(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    gone.add(stream);
+  });
+}
+
+toleratePipeClose(process.stdout);
+toleratePipeClose(process.stderr);
+
 export const stdio: Io = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
+  out: (line) => writeLine(process.stdout, line),
+  err: (line) => writeLine(process.stderr, line),
 };
 
 /**
