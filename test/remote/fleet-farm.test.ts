@@ -10,6 +10,7 @@ import { runKvm } from '../../src/run/kvm-run.js';
 import { farmConfigText, useFarm } from '../hosts/farm-fixture.js';
 import { testKernelTree } from '../helpers/kernel-tree.js';
 import { smallRunOptions } from '../helpers/run-options.js';
+import { nodeArgsForModule } from '../../src/util/module-worker.js';
 
 /**
  * The fleet's must-shows on namespace hosts with real kernels (TCG): a dead host and
@@ -184,7 +185,7 @@ describe.skipIf(!tree)('a fleet that survives (namespace hosts, real kernels)', 
   it('SIGINT on the kvm-remote command: nothing of the run left on any host, the run directory says interrupted, kvm-again reruns it', async () => {
     const name = 'sigint';
     const runDir = path.join(results, name);
-    const child = execa('node', [path.join(root, 'node_modules/tsx/dist/cli.mjs'), path.join(root, 'test/remote/kvm-remote-main.ts'),
+    const child = execa('node', [...nodeArgsForModule(path.join(root, 'test/remote/kvm-remote-main.ts')),
       'x1 x2', kernels, '--configs', 'UP01-SMALL UP01-SMALL.2 UP01-SMALL.3', '--duration', '60s', '--rundir', runDir,
       '-F', farm().configFile, '--accel', 'tcg'], { reject: false, timeout: 5 * MINUTES, all: true });
     try {
@@ -217,7 +218,7 @@ describe.skipIf(!tree)('a fleet that survives (namespace hosts, real kernels)', 
   it('a second SIGINT exits at once', async () => {
     const name = 'sigint-twice';
     const runDir = path.join(results, name);
-    const child = execa('node', [path.join(root, 'node_modules/tsx/dist/cli.mjs'), path.join(root, 'test/remote/kvm-remote-main.ts'),
+    const child = execa('node', [...nodeArgsForModule(path.join(root, 'test/remote/kvm-remote-main.ts')),
       'x2', kernels, '--configs', 'UP01-SMALL', '--duration', '10s', '--rundir', runDir, '-F', farm().configFile, '--accel', 'tcg'],
     { reject: false, timeout: 5 * MINUTES, all: true });
     try {

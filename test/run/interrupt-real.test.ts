@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { againRun } from '../../src/again/again.js';
 import { testKernelTree } from '../helpers/kernel-tree.js';
+import { nodeArgsForModule } from '../../src/util/module-worker.js';
 
 const tree = testKernelTree();
 const results = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-int-'));
@@ -22,7 +23,7 @@ describe.skipIf(!tree)('SIGINT during a real kvm-run', () => {
   it('stops every guest, writes what was gathered, marks the run interrupted, and kvm-again can rerun it', async () => {
     const child = execa(
       'node',
-      [path.join(root, 'node_modules/tsx/dist/cli.mjs'), path.join(root, 'test/run/kvm-run-main.ts'),
+      [...nodeArgsForModule(path.join(root, 'test/run/kvm-run-main.ts')),
         '--kernel-dir', tree!, '--configs', 'UP01-SMALL TREE02C-SMALL', '--duration', '60s', '--cpus', '3',
         '--accel', 'tcg', '--results', results, '--datestamp', 'int', '--shutdown-grace', '60'],
       { reject: false, timeout: 10 * 60_000, all: true },
