@@ -66,12 +66,6 @@ export async function benchAnalyze(options: { smallMb?: number; largeMb?: number
     await writeConsole(logs.small, (options.smallMb ?? 50) * MB);
     await writeConsole(logs.large, (options.largeMb ?? 200) * MB);
     await writeFromRealConsole(logs.real, (options.largeMb ?? 200) * MB);
-    // Flushed first, so the kernel's writeback of the fresh logs does not run during the timing.
-    for (const file of Object.values(logs)) {
-      const handle = await open(file, 'r+');
-      await handle.sync();
-      await handle.close();
-    }
     // Every log read with the thread count the default picks for the large one, so the peaks compare.
     const byDefault = await measureWay(logs, defaultAnalyzeThreads((await stat(logs.large)).size));
     const oneThread = await measureWay(logs, 1);
@@ -136,32 +130,48 @@ async function measureHere(file: string, threads: number): Promise<AnalyzeBenchR
   };
 }
 
-/** Writes a console of about `size` bytes, one stat interval's worth of lines at a time. */
+/** Writes a console of about `size` bytes, 200 stat intervals' worth of lines at a time. */
 async function writeConsole(file: string, size: number): Promise<void> {
-  const out = createWriteStream(file);
-  let written = 0;
   let t = 0;
   let ver = 0;
   let intervals = 0;
+  await writeRepeated(file, size, {
+    head: bootLines(),
+    block: () => {
+      let block = '';
+      for (let i = 0; i < 200; i++) {
+        t += 0.25 + (i % 7) * 0.013;
+        ver += 90 + (i % 13);
+        block += intervalLines(t, ver, i);
+        // Roughly one warning per 5,000 intervals, as a noisy driver might print.
+        if (++intervals % 5000 === 2500) block += `${ts(t)} WARNING: CPU: 1 PID: 42 at drivers/tty/serial/8250/8250_port.c:1920 serial8250_tx_chars+0x1ac/0x1e0\n`;
+      }
+      return block;
+    },
+    end: () => `${ts(t + 1)} rcu-torture:--- End of test: SUCCESS: nreaders=1 nfakewriters=4 stat_interval=15 verbose=1 test_no_idle_hz=1 shuffle_interval=3 stutter=5 irqreader=1 fqs_duration=0\n`,
+  });
+}
+
+/**
+ * Writes `head`, then `block(1)`, `block(2)`, ... until the file holds at least
+ * `size` bytes, then `end()`, and syncs it to disk, so the kernel's writeback of
+ * the fresh log does not run during a timing.
+ */
+async function writeRepeated(file: string, size: number, parts: { head: string; block: (round: number) => string; end: () => string }): Promise<void> {
+  const out = createWriteStream(file);
+  let written = 0;
   const write = async (text: string) => {
     written += text.length;
-    if (!out.write(text)) await once(out, 'drain');
+    if (!out.write(text, 'latin1')) await once(out, 'drain');
   };
-  await write(bootLines());
-  while (written < size) {
-    let block = '';
-    for (let i = 0; i < 200; i++) {
-      t += 0.25 + (i % 7) * 0.013;
-      ver += 90 + (i % 13);
-      block += intervalLines(t, ver, i);
-      // Roughly one warning per 5,000 intervals, as a noisy driver might print.
-      if (++intervals % 5000 === 2500) block += `${ts(t)} WARNING: CPU: 1 PID: 42 at drivers/tty/serial/8250/8250_port.c:1920 serial8250_tx_chars+0x1ac/0x1e0\n`;
-    }
-    await write(block);
-  }
-  await write(`${ts(t + 1)} rcu-torture:--- End of test: SUCCESS: nreaders=1 nfakewriters=4 stat_interval=15 verbose=1 test_no_idle_hz=1 shuffle_interval=3 stutter=5 irqreader=1 fqs_duration=0\n`);
+  await write(parts.head);
+  for (let round = 1; written < size; round++) await write(parts.block(round));
+  await write(parts.end());
   out.end();
   await once(out, 'finish');
+  const handle = await open(file, 'r+');
+  await handle.sync();
+  await handle.close();
 }
 
 /** A console captured from a real kvm-farm run: TREE02C-SMALL, 30 s under TCG. */
@@ -186,19 +196,11 @@ async function writeFromRealConsole(file: string, size: number): Promise<void> {
   if (started < 0 || stopping <= started) throw new Error('the real console has no start of test before its shutdown');
   const body = lines.slice(started + 1, stopping);
   const step = Math.max(...body.map((l) => Number(/ ver: (\d+)/.exec(l)?.[1] ?? 0)));
-  const out = createWriteStream(file, { encoding: 'latin1' });
-  let written = 0;
-  const write = async (text: string) => {
-    written += text.length;
-    if (!out.write(text, 'latin1')) await once(out, 'drain');
-  };
-  await write(`${lines.slice(0, started + 1).join('\n')}\n`);
-  for (let round = 1; written < size; round++) {
-    await write(`${body.map((l) => l.replace(/ ver: \d+/, ` ver: ${round * step}`)).join('\n')}\n`);
-  }
-  await write(lines.slice(stopping).join('\n'));
-  out.end();
-  await once(out, 'finish');
+  await writeRepeated(file, size, {
+    head: `${lines.slice(0, started + 1).join('\n')}\n`,
+    block: (round) => `${body.map((l) => l.replace(/ ver: \d+/, ` ver: ${round * step}`)).join('\n')}\n`,
+    end: () => lines.slice(stopping).join('\n'),
+  });
 }
 
 function ts(t: number): string {
