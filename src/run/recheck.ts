@@ -14,6 +14,7 @@ import { KvmFarmError } from '../util/errors.js';
 import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import { getSuite } from '../scenarios/suites.js';
 import { scenarioOfInstance } from '../scenarios/configs-spec.js';
+import { parseGuestRecord } from './guest-record.js';
 import { judgeGuest } from './judge-instance.js';
 
 /**
@@ -136,42 +137,6 @@ function readGuest(runDir: string, id: string): GuestRun | undefined {
     logPath: consoleLog,
     token: settings[SETTING.token] ?? '',
     accel: (settings[SETTING.accel] ?? 'tcg') as Accel,
-  };
-}
-
-/** A guest.json checked field by field; the console is always the instance's own, whatever logPath says. */
-function parseGuestRecord(text: string, file: string, id: string, consoleLog: string): GuestRun {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new KvmFarmError('KVMFARM_NOT_A_RUNDIR', `${printable(file)} is not valid JSON (${printable((error as Error).message)})`);
-  }
-  const g = raw as Record<string, unknown>;
-  const bad = (field: string): never => {
-    throw new KvmFarmError('KVMFARM_NOT_A_RUNDIR', `${printable(file)} is not a guest record: field "${field}" is missing or of the wrong type`);
-  };
-  if (typeof g !== 'object' || g === null || Array.isArray(g)) bad('(the whole record)');
-  const num = (f: string) => (g[f] === null || (typeof g[f] === 'number' && Number.isFinite(g[f])) ? (g[f] as number | null) : bad(f));
-  const str = (f: string) => (typeof g[f] === 'string' ? (g[f] as string) : bad(f));
-  const strOrNull = (f: string) => (g[f] === null || typeof g[f] === 'string' ? (g[f] as string | null) : bad(f));
-  const bool = (f: string) => (typeof g[f] === 'boolean' ? (g[f] as boolean) : bad(f));
-  const accel = str('accel');
-  if (accel !== 'kvm' && accel !== 'tcg') bad('accel');
-  const durationMs = num('durationMs');
-  return {
-    instance: id,
-    host: str('host'),
-    exitCode: num('exitCode'),
-    signal: strOrNull('signal'),
-    timedOut: bool('timedOut'),
-    noOutput: bool('noOutput'),
-    stopped: bool('stopped'),
-    startError: strOrNull('startError'),
-    durationMs: durationMs ?? 0,
-    logPath: consoleLog,
-    token: str('token'),
-    accel: accel as Accel,
   };
 }
 
