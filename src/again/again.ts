@@ -116,7 +116,7 @@ export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun
   const first = selected.instances[0];
   if (!first) throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `run directory ${source.dir} lists no instances`);
   const target = newRunDirTarget(options);
-  refuseInsideSource(target.full ?? target.parent, [source.dir, source.original], options.newRunDir !== undefined ? '--rundir' : '--results');
+  refuseInsideSource(target.full ?? target.parent, [source.dir, source.original], options.newRunDir !== undefined ? '--rundir' : options.results !== undefined ? '--results' : 'the results directory (default res, give --results)');
   if (target.full && existsSync(target.full)) {
     throw new KvmFarmError('KVMFARM_RUNDIR_EXISTS', `--rundir ${target.full} already exists; it is never overwritten`);
   }
