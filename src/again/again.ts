@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../options/defaults.js';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { planRun, allBatches } from '../plan/plan.js';
@@ -89,7 +90,7 @@ export async function againRun(options: AgainOptions): Promise<RunSummary> {
     options: {
       durationSeconds: prepared.durationSeconds,
       shutdownGraceSeconds: prepared.shutdownGraceSeconds,
-      bootTimeoutSeconds: options.bootTimeoutSeconds ?? 120,
+      bootTimeoutSeconds: options.bootTimeoutSeconds ?? DEFAULTS.bootTimeoutSeconds,
     },
     ...(prepared.accel ? { accel: prepared.accel } : {}),
     bootNothing: options.dryrun ?? false,
@@ -106,7 +107,7 @@ export async function againRun(options: AgainOptions): Promise<RunSummary> {
  */
 export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun> {
   const log = options.log ?? (() => {});
-  const mode = options.link ?? 'hard';
+  const mode = options.link ?? DEFAULTS.link;
   const source = readSourceRun(options.runDir);
   getSuite(source.suite);
   const selected = selectRerun(source.instances, options);

@@ -10,7 +10,7 @@ export {
   type MissingHost, type QuorumOptions, type QuorumStart,
 } from './quorum.js';
 export {
-  annotateResult, checkRetries, decideAfterHostLoss, DEFAULT_RETRIES, finishAttempt, lostConsoleName, rerunWarning, startAttempt,
+  annotateResult, decideAfterHostLoss, finishAttempt, lostConsoleName, rerunWarning, startAttempt,
   type Attempt, type GiveUp, type LossDecision, type Requeue,
 } from './requeue.js';
 export { safeExtract, type Refusal, type SafeExtractOptions, type SafeExtractResult } from './safe-extract.js';

@@ -41,14 +41,6 @@ export interface LossDecision {
 }
 
 /** `--retries` default: one rerun after a host loss. */
-export const DEFAULT_RETRIES = 1;
-
-export function checkRetries(retries: number): number {
-  if (!Number.isInteger(retries) || retries < 0) {
-    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--retries ${retries}: must be a whole number, 0 or more (reruns of an instance after its host is lost)`);
-  }
-  return retries;
-}
 
 /** Records a new attempt of `instance` on `host`, numbered after its earlier ones. */
 export function startAttempt(ledger: readonly Attempt[], instance: string, host: string): { ledger: Attempt[]; attempt: Attempt } {
@@ -65,8 +57,7 @@ export function finishAttempt(ledger: readonly Attempt[], instance: string, atte
  * instance is requeued while it has been lost at most `retries` times, and given
  * up as infra-error after that.
  */
-export function decideAfterHostLoss(ledger: readonly Attempt[], host: string, retries = DEFAULT_RETRIES): LossDecision {
-  checkRetries(retries);
+export function decideAfterHostLoss(ledger: readonly Attempt[], host: string, retries: number): LossDecision {
   const next = ledger.map((a) => (a.host === host && a.outcome === 'running' ? { ...a, outcome: 'lost' as const } : a));
   const requeue: Requeue[] = [];
   const giveUp: GiveUp[] = [];

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../options/defaults.js';
 import { lookup as systemLookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -21,7 +22,7 @@ export interface ConnectOptions {
   lookup?: (hostname: string) => Promise<{ address: string }>;
 }
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = DEFAULTS.connectTimeoutMs;
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 5_000;
 export const DEFAULT_KEEPALIVE_COUNT_MAX = 3;
 

@@ -9,7 +9,9 @@ import { childEnded, stopChild } from './child.js';
 import { PROBE_EXIT_PORT, PROBE_EXIT_STATUS, PROBE_OK, probePayload } from './probe-payload.js';
 import type { Accel } from './types.js';
 
-export type AccelRequest = 'auto' | Accel;
+import type { AccelRequest } from '../options/defaults.js';
+
+export type { AccelRequest };
 
 export interface AccelProbe {
   /** The accelerator to use: for `auto` the probe's choice, otherwise the one requested. */

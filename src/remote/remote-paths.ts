@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { KvmFarmError } from '../util/errors.js';
 
-export const DEFAULT_REMOTE_DIR = '/tmp/kvm-farm';
 
 /** A host's work area: the kernel store outlives runs, a run's directory does not (unless --keep-remote). */
 export interface RemotePaths {

@@ -1,7 +1,8 @@
 import PQueue from 'p-queue';
 import { createFleet } from '../fleet/host-state.js';
 import { describeHost, gatherMachines, type QuorumStart } from '../fleet/quorum.js';
-import { annotateResult, checkRetries, DEFAULT_RETRIES } from '../fleet/requeue.js';
+import { annotateResult } from '../fleet/requeue.js';
+import { resolveRemoteSettings } from '../options/resolve-remote.js';
 import { firstFitDecreasing } from '../plan/pack.js';
 import type { Batch } from '../plan/types.js';
 import { countVerdicts, runExitCode } from '../report/totals.js';
@@ -18,19 +19,13 @@ import { finishFleet } from './finish-fleet.js';
 import { backoffMs, newMember, type Member } from './member.js';
 import { ProgressCounter } from './progress.js';
 import { RemoteLog } from './remote-log.js';
-import { DEFAULT_REMOTE_DIR, remotePaths } from './remote-paths.js';
+import { remotePaths } from './remote-paths.js';
 import { notRun } from './run-guest-on.js';
 import { Scheduler } from './scheduler.js';
 import { prepareRemoteRun } from './source.js';
 import type { RemoteOptions, RemoteSummary } from './types.js';
 import { WorkQueue } from './work-queue.js';
 
-/**
- * `--gather-timeout` default: long enough for a host to connect, run the accelerator
- * probe guest and receive its kernels over a slow link; short enough that a dead host
- * with --min-hosts below the host count delays the run by two minutes at most.
- */
-export const GATHER_TIMEOUT_MS = 120_000;
 /** Reconnect attempts for an unreachable or lost host (backoff 2, 4, 8, then 15 s: about a minute in all). */
 export const MAX_RECONNECTS = 6;
 
@@ -52,17 +47,8 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
     ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
   };
   checkHostList(options.hosts, connect);
-  const remoteDir = options.remoteDir ?? DEFAULT_REMOTE_DIR;
+  const { remoteDir, retries, minHosts, gatherTimeoutMs, shipTimeoutMs } = resolveRemoteSettings(options);
   remotePaths(remoteDir, 'check');
-  if (options.shipConcurrency !== undefined && !(Number.isInteger(options.shipConcurrency) && options.shipConcurrency >= 1)) {
-    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--ship-concurrency ${options.shipConcurrency} must be a whole number of at least 1`);
-  }
-  const retries = checkRetries(options.retries ?? DEFAULT_RETRIES);
-  const minHosts = options.minHosts ?? options.hosts.length;
-  if (!Number.isInteger(minHosts) || minHosts < 1 || minHosts > options.hosts.length) {
-    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--min-hosts ${minHosts}: must be a whole number from 1 to ${options.hosts.length}, the number of hosts listed`);
-  }
-  const gatherTimeoutMs = options.gatherTimeoutMs ?? GATHER_TIMEOUT_MS;
 
   const start = await prepareRemoteRun(options.source, say, options.signal);
   const { prepared } = start;
@@ -101,7 +87,7 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
     probe: { qemuBinary, accel: options.accel ?? 'auto', remoteDir, ...(options.signal ? { signal: options.signal } : {}) },
     blobs: allBlobs,
     shipQueue: new PQueue({ concurrency: options.shipConcurrency ?? options.hosts.length }),
-    shipTimeoutMs: options.shipTimeoutMs ?? 10 * 60_000,
+    shipTimeoutMs,
     log,
     onLost: (m, _host, why) => {
       m.report.losses++;

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../options/defaults.js';
 import path from 'node:path';
 import { prepareRerun, type PreparedRerun } from '../again/again.js';
 import type { InstanceResult } from '../report/types.js';
@@ -25,7 +26,7 @@ export async function prepareRemoteRun(source: RemoteSource, log: (line: string)
     const o = source.options;
     const newRunDir = o.newRunDir ?? path.join(o.results ?? 'res', `${datestamp()}-remote`);
     const prepared = await prepareRerun({ ...o, newRunDir, dryrun: true, log, ...(signal ? { signal } : {}) });
-    return { sourceRunDir: prepared.source.dir, prepared, buildFailures: [], bootTimeoutSeconds: o.bootTimeoutSeconds ?? 120 };
+    return { sourceRunDir: prepared.source.dir, prepared, buildFailures: [], bootTimeoutSeconds: o.bootTimeoutSeconds ?? DEFAULTS.bootTimeoutSeconds };
   }
   const o = source.options;
   const built = await runKvm({ ...o, buildonly: true, log, ...(signal ? { signal } : {}) });

@@ -39,7 +39,7 @@ export interface RemoteOptions {
   minHosts?: number;
   /**
    * `--gather-timeout`: once `minHosts` are ready, wait this long for the rest; and the
-   * limit for reaching `minHosts` at all. Default 120 s (GATHER_TIMEOUT_MS).
+   * limit for reaching `minHosts` at all. Default DEFAULTS.gatherTimeoutMs.
    */
   gatherTimeoutMs?: number;
   /** `--retries`: reruns of an instance whose host was lost under it. Default 1. */

@@ -14,7 +14,7 @@ describe('decideAfterHostLoss', () => {
   it('requeues what was running on the lost host and leaves finished results and other hosts alone', () => {
     let ledger = run(['TREE01', 'h1'], ['TREE02', 'h2'], ['TREE03', 'h2'], ['TREE04', 'h2']);
     ledger = finishAttempt(ledger, 'TREE04', 1);
-    const d = decideAfterHostLoss(ledger, 'h2');
+    const d = decideAfterHostLoss(ledger, 'h2', 1);
     expect(d.requeue).toEqual([
       { instance: 'TREE02', attempt: 2, lost: { host: 'h2', attempt: 1, console: 'console.log.lost-h2-1' }, avoidHosts: ['h2'] },
       { instance: 'TREE03', attempt: 2, lost: { host: 'h2', attempt: 1, console: 'console.log.lost-h2-1' }, avoidHosts: ['h2'] },
@@ -60,11 +60,6 @@ describe('decideAfterHostLoss', () => {
     const d = decideAfterHostLoss(ledger, 'h1', 3);
     expect(d.requeue.map((r) => [r.instance, r.attempt, r.lost.console])).toEqual([['A', 3, 'console.log.lost-h1-2'], ['B', 2, 'console.log.lost-h1-1']]);
   });
-
-  it('refuses a negative or fractional --retries', () => {
-    expect(() => decideAfterHostLoss([], 'h1', -1)).toThrow('--retries -1: must be a whole number');
-    expect(() => decideAfterHostLoss([], 'h1', 1.5)).toThrow(/--retries 1.5/);
-  });
 });
 
 describe('names and warnings', () => {
@@ -79,7 +74,7 @@ describe('names and warnings', () => {
 
   it('annotates a rerun result once, and a given-up one differently', () => {
     const base: InstanceResult = { instance: 'TREE02', scenario: 'TREE02', batch: 1, cpus: 2, kernel: { source: 'built', configMismatches: [] }, warnings: ['CPU count limited'] };
-    const ledger = decideAfterHostLoss(run(['TREE02', 'h2'], ['TREE01', 'h1']), 'h2').ledger;
+    const ledger = decideAfterHostLoss(run(['TREE02', 'h2'], ['TREE01', 'h1']), 'h2', 1).ledger;
     const once = annotateResult(base, ledger);
     expect(once.warnings).toEqual(['CPU count limited', 'rerun after host loss (h2)', 'partial console kept as console.log.lost-h2-1']);
     expect(annotateResult(once, ledger).warnings).toEqual(once.warnings);
