@@ -14,3 +14,10 @@ export function testKernelTree(): string | undefined {
   if (process.env.CI) throw new Error(`kernel tree ${dir} is missing: run scripts/setup-kernel-tree.sh`);
   return undefined;
 }
+
+/** The kernel tree, or a failure saying how to get one: a real-kernel test never skips. */
+export function requireKernelTree(): string {
+  const dir = testKernelTree();
+  if (!dir) throw new Error('no kernel tree: run `bash scripts/setup-kernel-tree.sh` (needs `apt-get install linux-source-6.1`) or set KVM_FARM_KERNEL_DIR');
+  return dir;
+}
