@@ -5,11 +5,11 @@
  * Tests reach the hosts only through the OpenSSH client config the farm writes.
  * Reusable by later tests, the demo and benchmarks. Needs root, ip, unshare,
  * taskset, ssh-keygen and /usr/sbin/sshd. Every command here is a fixed word list;
- * the one `sh -c` wrapper runs a constant script with its values as $1..$3.
+ * the one `sh -c` wrapper runs a constant script with its values as $1..$5.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { DEFAULT_ROOT, PREFIX, VETH_PREFIX, ip, removeRun } from './farm-cleanup.js';
@@ -75,7 +75,10 @@ export interface Farm {
 }
 
 const SSHD_READY_MS = 10_000;
-const WRAPPER = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && hostname "$1" && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
+// Each host gets a fresh home of its own, as a new machine has: the shell sshd starts
+// must not read this machine's dotfiles (a root .bashrc that runs `pyenv rehash` waits
+// forever on a lock another killed shell left behind, and every command then hangs).
+const WRAPPER = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && mount --bind "$4" "$5" && hostname "$1" && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
 
 export async function createFarm(options: FarmOptions): Promise<Farm> {
   const root = options.root ?? DEFAULT_ROOT;
@@ -159,8 +162,10 @@ async function startHost(runId: string, dir: string, octet: number, index: numbe
   ].join('\n'));
   const logFile = join(hostDir, 'sshd.log');
   const cpuList = spec.cpus === 1 ? '0' : `0-${spec.cpus - 1}`;
+  const home = join(hostDir, 'home');
+  mkdirSync(home, { mode: 0o700 });
   const sshd = spawn('ip', ['netns', 'exec', namespace, 'unshare', '--mount', '--uts', '--propagation', 'private',
-    'sh', '-c', WRAPPER, 'sh', spec.name, cpuList, configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    'sh', '-c', WRAPPER, 'sh', spec.name, cpuList, configFile, home, homedir()], { stdio: ['ignore', 'ignore', 'pipe'] });
   await waitForListening(sshd, logFile, spec.name);
   const hostKey = readFileSync(`${keyFile}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
   return { name: spec.name, index, cpus: spec.cpus, namespace, vethHost, address, hostAddress, port, hostKey, logFile, sshd };
