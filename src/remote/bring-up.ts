@@ -92,7 +92,7 @@ function stillMine(m: Member, host: Host, state: string): boolean {
 
 async function shipKernels(m: Member, host: Host, ctx: BringUpContext): Promise<void> {
   const paths = m.paths!;
-  const stage = stageShipment({ blobs: await ctx.blobs, qemuCmds: new Map() }, await listStore(host, paths));
+  const stage = stageShipment(await ctx.blobs, await listStore(host, paths));
   const ready = Date.now();
   ctx.shipTimes.firstReady ??= ready;
   try {

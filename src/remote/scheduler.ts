@@ -70,10 +70,6 @@ export class Scheduler {
     this.stopFile = path.join(input.runDir, 'STOP');
   }
 
-  get over(): boolean {
-    return this.finished;
-  }
-
   /** The quorum is met: hand out work to every ready host. */
   start(): void {
     this.started = true;
@@ -161,7 +157,7 @@ export class Scheduler {
     m.machine.transition('running', `batch ${batch.number} started: ${ids.join(' ')}`);
     this.input.progress.batchStarted(m.name);
     const startedMs = Date.now() - this.epoch;
-    const { placed } = await placeOnHost({
+    const placed = await placeOnHost({
       runDir: this.input.runDir, batches: [batch], commands: this.input.commands, accel: m.probe!.accel, blobs: this.input.blobs, ...(m.paths ? { paths: m.paths } : {}),
     });
     for (const [id, p] of placed) if (p.banner) this.banners.set(id, p.banner);
