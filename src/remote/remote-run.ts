@@ -1,20 +1,13 @@
-import { annotateResult, checkRetries, DEFAULT_RETRIES } from '../fleet/requeue.js';
-import { firstFitDecreasing } from '../plan/pack.js';
-import type { Batch } from '../plan/types.js';
-import { countVerdicts, runExitCode } from '../report/totals.js';
-import type { InstanceResult } from '../report/types.js';
-import { writeReports } from '../report/write.js';
-import { formatBatchesFile, formatScenariosFile, writeRunFile } from '../rundir/files.js';
-import { RUN_FILES } from '../rundir/layout.js';
+import { checkRetries, DEFAULT_RETRIES } from '../fleet/requeue.js';
 import { getSuite } from '../scenarios/suites.js';
 import { KvmFarmError } from '../util/errors.js';
 import { BlobIndex, type Blob } from './blobs.js';
 import { LOCALHOST, checkHostList } from './connect-hosts.js';
 import { coordinate } from './coordinator.js';
 import { realFleetSteps, realGuestSteps } from './farm-steps.js';
-import type { Member } from './member.js';
 import { RemoteLog } from './remote-log.js';
 import { DEFAULT_REMOTE_DIR, remotePaths } from './remote-paths.js';
+import { recordRun } from './remote-summary.js';
 import { prepareRemoteRun } from './source.js';
 import type { RemoteOptions, RemoteSummary } from './types.js';
 
@@ -84,49 +77,7 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
     }),
     log, durationMs: prepared.durationSeconds * 1000, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...signal,
   });
-  const { members, quorum } = outcome;
-
-  const interrupted = options.signal?.aborted ?? false;
-  const served = members.filter((m) => m.probe);
-  const ready = served.filter((m) => quorum.ready.includes(m.name));
-  if (ready.length > 0 && (quorum.trigger === 'all-ready' || quorum.trigger === 'countdown')) {
-    writeRunFile(runDir, RUN_FILES.accel, `${ready[0]!.probe!.accel}\n${ready.map((m) => `${m.name}: ${m.probe!.accel} (${m.probe!.accelReason})`).join('\n')}\n`);
-  }
-  const leftovers = [...prepared.results.values()].filter((r) => !outcome.batches.some((b) => b.instances.some((x) => x.id === r.instance)));
-  const never = writePlanFiles(runDir, outcome.batches, instances.filter((x) => leftovers.some((r) => r.instance === x.id)), members);
-  for (const b of never) for (const x of b.instances) prepared.results.get(x.id)!.batch = b.number;
-  const ordered = [...prepared.results.values()].map((r) => annotateResult(r, outcome.ledger));
-  const all: InstanceResult[] = [...ordered, ...start.buildFailures];
-  const endedAt = new Date().toISOString();
-  const summary: RemoteSummary = {
-    runDir,
-    suite: suite.name,
-    startedAt: startedAt.toISOString(),
-    endedAt,
-    durationSeconds: prepared.durationSeconds,
-    ...(served[0] ? { accel: served[0].probe!.accel } : {}),
-    accelReason: served.map((m) => `${m.name}: ${m.probe!.accelReason}`).join('; '),
-    buildonly: false,
-    interrupted,
-    instances: all,
-    totals: countVerdicts(all),
-    exitCode: runExitCode(all, interrupted),
-    hosts: members.map((m) => ({
-      ...m.report,
-      state: m.machine.state,
-      failure: m.machine.state === 'failed' ? (m.machine.lastFailure?.reason ?? m.machine.lastReason ?? 'failed') : null,
-      ...(m.probe ? { cpus: m.probe.cpus, accel: m.probe.accel, accelReason: m.probe.accelReason, freeBytes: m.probe.freeBytes } : {}),
-      batches: outcome.hostBatches.get(m.name) ?? [],
-    })),
-    quorum,
-    sourceRunDir: start.sourceRunDir,
-    timings: {
-      shipAllMs: outcome.shipTimes.firstReady !== undefined && outcome.shipTimes.lastHeld !== undefined ? outcome.shipTimes.lastHeld - outcome.shipTimes.firstReady : 0,
-      runMs: outcome.runMs,
-    },
-  };
-  if (interrupted) writeRunFile(runDir, RUN_FILES.interrupted, `${endedAt}\n`);
-  writeReports(summary);
+  const summary = recordRun({ start, outcome, instances, suite: suite.name, startedAt, interrupted: options.signal?.aborted ?? false });
   if (outcome.failure) throw outcome.failure;
   return summary;
 }
@@ -136,20 +87,4 @@ async function uniqueBlobs(lists: Promise<Map<string, Blob>>[]): Promise<Blob[]>
   const byHash = new Map<string, Blob>();
   for (const found of await Promise.all(lists)) for (const blob of found.values()) byHash.set(blob.hash, blob);
   return [...byHash.values()];
-}
-
-/**
- * `scenarios` and `batches` as the run went: the batches in the order hosts took
- * them, then whatever never ran, packed for the widest host, so kvm-again and
- * kvm-recheck find every instance of an interrupted run.
- */
-function writePlanFiles(runDir: string, ran: Batch[], never: Batch['instances'], members: readonly Member[]): Batch[] {
-  const widest = Math.max(1, ...members.map((m) => m.probe?.cpus ?? 0));
-  const rest: Batch[] = firstFitDecreasing(never, widest).map((bin, i) => ({
-    number: ran.length + i + 1, instances: bin.instances, cpus: widest - bin.free, overflow: bin.free < 0,
-  }));
-  const batches = [...ran, ...rest];
-  writeRunFile(runDir, RUN_FILES.scenarios, formatScenariosFile(batches));
-  writeRunFile(runDir, RUN_FILES.batches, formatBatchesFile(batches, members.reduce((n, m) => n + (m.probe?.cpus ?? 0), 0)));
-  return rest;
 }

@@ -115,4 +115,33 @@ describe('the coordinator on fake hosts and a fake clock', () => {
     expect(outcome.members[0]!.machine.history.map((t) => t.to)).toContain('stopping');
     expect(f.cleanUps.sort()).toEqual(['h1', 'h2']);
   });
+
+  it('a host unreachable at the start: the run starts on the minimum after the countdown, and the late host takes work once it answers', async () => {
+    const f = farm(['h1', 2], ['h2', 2]);
+    f.setDown('h2');
+    const input = f.input({ A: 2, B: 2, C: 2 }, { minHosts: 1, gatherTimeoutMs: 5 * S });
+    f.clock.setTimeout(() => f.setUp('h2'), 8 * S);
+    const outcome = await f.clock.run(coordinate(input));
+
+    expect(outcome.quorum).toMatchObject({ trigger: 'countdown', ready: ['h1'], missing: [{ host: 'h2', why: 'connection refused' }] });
+    expect(kinds(input.results)).toEqual({ A: 'pass@h1', B: 'pass@h2', C: 'pass@h1' });
+    expect(outcome.members.map((m) => m.machine.state)).toEqual(['done', 'done']);
+    expect(outcome.members[1]!.machine.history.map((t) => t.to).slice(0, 4)).toEqual(['unreachable', 'connecting', 'unreachable', 'connecting']);
+  });
+
+  it('an interrupt while gathering: no guest starts, every instance says not run, and no reconnect is left pending', async () => {
+    const f = farm(['h1', 2], ['h2', 2]);
+    f.setDown('h2');
+    const abort = new AbortController();
+    const input = f.input({ A: 1 }, { signal: abort.signal });
+    f.clock.setTimeout(() => abort.abort(), 3 * S);
+    const outcome = await f.clock.run(coordinate(input));
+
+    expect(outcome.failure).toBeUndefined();
+    expect(outcome.quorum).toMatchObject({ trigger: 'interrupted', ready: ['h1'] });
+    expect(input.results.get('A')!.verdict).toMatchObject({ reasons: ['not run: the run was interrupted'] });
+    expect(f.spawns).toEqual([]);
+    expect(outcome.members.map((m) => m.machine.state)).toEqual(['done', 'failed']);
+    expect(outcome.members[1]!.retryTimer).toBeUndefined();
+  });
 });
