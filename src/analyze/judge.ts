@@ -6,6 +6,16 @@ import type { ConsoleFindings, JudgeInput, ProblemKind, QuotedLine, Verdict } fr
 /** At most this many console lines in a verdict, as zx quotes at most 20. */
 export const MAX_QUOTED = 20;
 
+/** The verdict of an instance whose kernel did not build: the build's reason and its log lines. */
+export function buildFailedVerdict(instance: string, failure: { reason: string; quoted: readonly string[] }): Verdict {
+  return { instance, kind: 'build-failed', reasons: [failure.reason], quoted: failure.quoted.slice(0, MAX_QUOTED) };
+}
+
+/** The verdict of an instance that never booted (interrupt, STOP file, no host): never the kernel's fault. */
+export function notRunVerdict(instance: string, why: string): Verdict {
+  return { instance, kind: 'infra-error', reasons: [`not run: ${why}`], quoted: [] };
+}
+
 /**
  * Judges one instance from plain data. Rules, first match wins: build failed;
  * qemu never started (infra, never the kernel's fault); nothing booted; the wrong
@@ -16,9 +26,7 @@ export const MAX_QUOTED = 20;
 export function judge(input: JudgeInput): Verdict {
   const { instance, findings: f, guest } = input;
   const base = { instance };
-  if (input.buildFailed) {
-    return { ...base, kind: 'build-failed', reasons: [input.buildFailed.reason], quoted: input.buildFailed.quoted.slice(0, MAX_QUOTED) };
-  }
+  if (input.buildFailed) return buildFailedVerdict(instance, input.buildFailed);
   if (guest?.startError) {
     return { ...base, kind: 'infra-error', reasons: [`qemu did not start: ${guest.startError}`], quoted: [] };
   }

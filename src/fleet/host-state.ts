@@ -14,7 +14,7 @@ export type HostState =
   | 'connecting'
   /** Connected: CPU count, qemu, accelerator and disk being checked. */
   | 'probing'
-  /** Kernels and qemu-cmd files going over. */
+  /** Kernels going over. */
   | 'shipping'
   /** Holds what it needs and has room for a batch. */
   | 'ready'
@@ -37,14 +37,15 @@ export type HostState =
 
 /**
  * The one table of allowed moves. Back edges are the point: a lost host can come
- * back through rejoining → probing, an unreachable one is tried again, a ready host
- * goes back to shipping when a requeued instance needs a kernel it lacks.
+ * back through rejoining → probing, an unreachable one is tried again, a running
+ * host goes back to ready when its batch ends. A ready host never ships again: every
+ * host receives every kernel of the run before it is ready.
  */
 export const TRANSITIONS: Readonly<Record<HostState, readonly HostState[]>> = {
   connecting: ['probing', 'unreachable', 'failed', 'done'],
   probing: ['shipping', 'ready', 'lost', 'failed', 'done'],
   shipping: ['ready', 'collecting', 'lost', 'failed'],
-  ready: ['running', 'shipping', 'collecting', 'lost'],
+  ready: ['running', 'collecting', 'lost'],
   running: ['ready', 'stopping', 'collecting', 'lost'],
   stopping: ['collecting', 'lost'],
   collecting: ['done', 'lost'],

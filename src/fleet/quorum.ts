@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { KvmFarmError } from '../util/errors.js';
 import { realClock, type Clock } from './clock.js';
 import { oneLine } from './one-line.js';
@@ -24,7 +23,7 @@ export interface MissingHost {
 export interface QuorumStart {
   /** Hosts ready at the start, in the order they became ready. */
   ready: string[];
-  /** Hosts not ready at the start; any that becomes ready later is announced by a `join` event. */
+  /** Hosts not ready at the start; the fleet tells the scheduler when one becomes ready later. */
   missing: MissingHost[];
   /** From the start of gathering to the start of the run. */
   elapsedMs: number;
@@ -50,9 +49,9 @@ export const FAILURE_WORDS: Readonly<Record<FleetFailureReason, string>> = {
  * Gathers hosts for a run as the seed says: start at once when all are ready; once
  * the minimum is ready, count down `gatherTimeoutMs` and start when it ends (or all
  * are ready); give up when the minimum is not ready `gatherTimeoutMs` after gathering
- * began. After the start, a host that becomes ready emits `join` so it can take work.
+ * began. After the start the quorum has no say: late hosts are the fleet's business.
  */
-export class Quorum extends EventEmitter<{ join: [string] }> {
+export class Quorum {
   readonly started: Promise<QuorumStart>;
   readonly minHosts: number;
   private readonly hosts: readonly string[];
@@ -69,7 +68,6 @@ export class Quorum extends EventEmitter<{ join: [string] }> {
   private settle!: { resolve: (s: QuorumStart) => void; reject: (e: Error) => void };
 
   constructor(options: QuorumOptions) {
-    super();
     this.hosts = [...new Set(options.hosts)];
     if (this.hosts.length === 0) throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', 'no hosts to gather: name at least one');
     this.minHosts = options.minHosts ?? this.hosts.length;
@@ -84,7 +82,7 @@ export class Quorum extends EventEmitter<{ join: [string] }> {
     this.explain = options.explain ?? ((host) => this.whys.get(host) ?? 'not ready yet');
     this.t0 = this.clock.now();
     this.started = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
-    // A caller that only listens for `join` must not see an unhandled rejection.
+    // A caller that stops gathering without awaiting must not see an unhandled rejection.
     this.started.catch(() => {});
     this.deadline = this.clock.setTimeout(() => this.onDeadline(), this.timeoutMs);
   }
@@ -98,10 +96,6 @@ export class Quorum extends EventEmitter<{ join: [string] }> {
     this.gaveUp.delete(host);
     if (this.ready.includes(host)) return;
     this.ready.push(host);
-    if (this.state === 'started') {
-      this.emit('join', host);
-      return;
-    }
     if (this.state !== 'gathering') return;
     if (this.ready.length === this.hosts.length) this.start('all-ready');
     else if (this.ready.length >= this.minHosts && this.countdown === undefined) {

@@ -6,10 +6,9 @@ import { formatQemuCmdFile, newBootToken, type BuiltQemuCommand } from '../qemu/
 import { retargetQemuCommand } from '../qemu/retarget.js';
 import type { Accel } from '../qemu/types.js';
 import { INSTANCE_FILES } from '../rundir/layout.js';
-import type { BlobIndex, Blob } from './blobs.js';
+import type { BlobIndex } from './blobs.js';
 import type { PlacedInstance } from './run-guest-on.js';
 import { remoteBlob, remoteInstanceDir, type RemotePaths } from './remote-paths.js';
-import type { Shipment } from './ship.js';
 
 export interface PlaceInput {
   runDir: string;
@@ -28,10 +27,8 @@ export interface PlaceInput {
  * qemu-cmd is rewritten with the same token and accelerator but local paths, so
  * kvm-recheck and kvm-again read the run directory as they read a local one.
  */
-export async function placeOnHost(input: PlaceInput): Promise<{ placed: Map<string, PlacedInstance>; shipment: Shipment }> {
+export async function placeOnHost(input: PlaceInput): Promise<Map<string, PlacedInstance>> {
   const placed = new Map<string, PlacedInstance>();
-  const blobs = new Map<string, Blob>();
-  const qemuCmds = new Map<string, string>();
   for (const batch of input.batches) {
     for (const { id } of batch.instances) {
       const recorded = input.commands.get(id)!;
@@ -45,16 +42,14 @@ export async function placeOnHost(input: PlaceInput): Promise<{ placed: Map<stri
         continue;
       }
       const needs = await input.blobs.ofCommand(recorded);
-      for (const blob of needs.values()) blobs.set(blob.hash, blob);
       const remoteConsole = path.posix.join(remoteInstanceDir(input.paths, id), INSTANCE_FILES.consoleLog);
       const remote = retargetQemuCommand(recorded, { kernel: remoteBlob(input.paths, needs.get('-kernel')!.hash), consoleLog: remoteConsole, accel: input.accel, token });
       const initrd = needs.get('-initrd');
       if (initrd) remote.argv[remote.argv.lastIndexOf('-initrd') + 1] = remoteBlob(input.paths, initrd.hash);
-      qemuCmds.set(id, formatQemuCmdFile(remote));
       placed.set(id, { command: remote, remoteConsole, ...(banner ? { banner } : {}) });
     }
   }
-  return { placed, shipment: { blobs: [...blobs.values()], qemuCmds } };
+  return placed;
 }
 
 function valueAfter(argv: string[], flag: string): string | undefined {

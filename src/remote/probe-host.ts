@@ -1,5 +1,5 @@
-import { probeAccel } from '../qemu/probe-accel.js';
-import { PROBE_EXIT_PORT, PROBE_EXIT_STATUS, PROBE_OK, probePayload } from '../qemu/probe-payload.js';
+import { chooseAccel, probeAccel, probeGuestArgs, TCG_REQUESTED, type AccelChoice } from '../qemu/probe-accel.js';
+import { PROBE_EXIT_STATUS, PROBE_OK, probePayload } from '../qemu/probe-payload.js';
 import type { Accel } from '../qemu/types.js';
 import type { Host } from '../hosts/index.js';
 import type { AccelRequest } from '../run/options.js';
@@ -64,36 +64,19 @@ export async function probeHost(host: Host, options: ProbeHostOptions): Promise<
   };
 }
 
-type Runner = (words: string[], timeoutMs?: number) => ReturnType<Host['run']>;
-
-/** probeAccel's rule, run over the host's connection: KVM must beat twice TCG's time on the same payload. */
-async function probeRemoteAccel(host: Host, options: ProbeHostOptions, run: Runner): Promise<{ accel: Accel; usable: boolean; reason: string }> {
-  if (options.accel === 'tcg') return { accel: 'tcg', usable: true, reason: 'tcg requested' };
-  const say = (why: string) => (options.accel === 'auto' ? `${why}; using tcg` : `kvm requested, but ${why}`);
-  const fallback = { accel: (options.accel === 'auto' ? 'tcg' : 'kvm') as Accel, usable: options.accel === 'auto' };
+/** chooseAccel's rule, its guests run over the host's connection with the verdict on the serial port (stdout). */
+async function probeRemoteAccel(host: Host, options: ProbeHostOptions, run: (words: string[], timeoutMs?: number) => ReturnType<Host['run']>): Promise<AccelChoice> {
+  if (options.accel === 'tcg') return TCG_REQUESTED;
   const payload = `${options.remoteDir}/probe.img`;
   const put = await host.putStream(payload, probePayload(), { timeoutMs: STEP_MS });
   if (put.exitCode !== 0) throw new ProbeFailure(`cannot write the probe guest to ${payload}: ${firstLine(put.stderr)}`);
-  const tcg = await probeGuest(run, options.qemuBinary, 'tcg', payload, 3000);
-  if (!tcg.ok) return { ...fallback, usable: false, reason: say(`the tcg yardstick guest failed (${tcg.why}), so kvm cannot be judged`) };
-  const limitMs = Math.min(3000, Math.max(1000, 2 * tcg.ms));
-  const kvm = await probeGuest(run, options.qemuBinary, 'kvm', payload, limitMs);
-  if (!kvm.ok) return { ...fallback, reason: say(`the kvm probe guest ${kvm.why} (tcg ran it in ${(tcg.ms / 1000).toFixed(2)} s)`) };
-  return { accel: 'kvm', usable: true, reason: `kvm probe guest ran in ${(kvm.ms / 1000).toFixed(2)} s (tcg: ${(tcg.ms / 1000).toFixed(2)} s)` };
-}
-
-async function probeGuest(run: Runner, binary: string, accel: Accel, payload: string, limitMs: number): Promise<{ ok: boolean; ms: number; why: string }> {
-  // The serial port on stdout: the verdict comes back with the exit status, no file to fetch.
-  const words = [
-    binary, '-accel', accel, '-machine', 'q35', '-cpu', accel === 'kvm' ? 'host' : 'qemu64', '-m', '64M',
-    '-display', 'none', '-monitor', 'none', '-no-reboot', '-net', 'none', '-serial', 'stdio',
-    '-device', `isa-debug-exit,iobase=0x${PROBE_EXIT_PORT.toString(16)},iosize=0x04`, '-kernel', payload,
-  ];
-  const result = await run(words, limitMs);
-  if (result.timedOut) return { ok: false, ms: result.durationMs, why: `did not finish within ${(limitMs / 1000).toFixed(2)} s` };
-  if (result.exitCode === PROBE_EXIT_STATUS && result.stdout.includes(PROBE_OK)) return { ok: true, ms: result.durationMs, why: '' };
-  const why = result.stderr.split('\n').find((l) => l.trim() !== '' && !/warning:/.test(l));
-  return { ok: false, ms: result.durationMs, why: `exited with ${result.exitCode ?? result.signal}${why ? `: ${why.trim()}` : ''}` };
+  return chooseAccel(options.accel, async (accel, limitMs) => {
+    const result = await run([options.qemuBinary, ...probeGuestArgs(accel, payload, 'stdio')], limitMs);
+    if (result.timedOut) return { ok: false, ms: result.durationMs, why: `did not finish within ${(limitMs / 1000).toFixed(2)} s` };
+    if (result.exitCode === PROBE_EXIT_STATUS && result.stdout.includes(PROBE_OK)) return { ok: true, ms: result.durationMs, why: '' };
+    const why = result.stderr.split('\n').find((l) => l.trim() !== '' && !/warning:/.test(l));
+    return { ok: false, ms: result.durationMs, why: `exited with ${result.exitCode ?? result.signal}${why ? `: ${why.trim()}` : ''}` };
+  });
 }
 
 function firstLine(text: string): string {

@@ -1,3 +1,4 @@
+import { realClock, type Clock } from '../fleet/clock.js';
 import type { HostState } from '../fleet/host-state.js';
 
 /** Where a remote run stands, for a live display or a progress line. */
@@ -11,8 +12,7 @@ export interface RemoteProgress {
   remainingMs: number | null;
 }
 
-interface HostQueue {
-  queued: number;
+interface HostPace {
   runningSince: number | null;
   /** Wall time of the batches this host finished, to estimate its next ones. */
   batchMs: number[];
@@ -20,12 +20,12 @@ interface HostQueue {
 
 /**
  * Counts batches and judgements as they happen and estimates the time left: per host,
- * what its running batch still needs plus its queued batches at the pace it has shown
- * (the test duration until it has shown one); the run ends with its slowest host.
+ * what its running batch still needs at the pace it has shown (the test duration until
+ * it has shown one), plus a share of the shared queue; the run ends with its slowest host.
  */
 export class ProgressCounter {
-  private readonly queues = new Map<string, HostQueue>();
-  private readonly started = Date.now();
+  private readonly paces = new Map<string, HostPace>();
+  private readonly started: number;
   private runPhase = false;
   private judgedCount = 0;
 
@@ -36,31 +36,22 @@ export class ProgressCounter {
     private readonly notify: (progress: RemoteProgress) => void,
     /** Batches the shared queue still holds, estimated (hosts pack them as they take them). */
     private readonly pendingBatches: () => number = () => 0,
-  ) {}
-
-  plan(host: string, batches: number): void {
-    this.queues.set(host, { queued: batches, runningSince: null, batchMs: [] });
+    private readonly clock: Clock = realClock,
+  ) {
+    this.started = clock.now();
   }
 
   batchStarted(host: string): void {
-    const q = this.queue(host);
+    const q = this.pace(host);
     this.runPhase = true;
-    q.queued = Math.max(0, q.queued - 1);
-    q.runningSince = Date.now();
+    q.runningSince = this.clock.now();
     this.emit();
   }
 
   batchEnded(host: string): void {
-    const q = this.queue(host);
-    if (q.runningSince !== null) q.batchMs.push(Date.now() - q.runningSince);
+    const q = this.pace(host);
+    if (q.runningSince !== null) q.batchMs.push(this.clock.now() - q.runningSince);
     q.runningSince = null;
-    this.emit();
-  }
-
-  /** A batch that will never run (interrupt, STOP, its host failed). */
-  batchDropped(host: string): void {
-    const q = this.queue(host);
-    q.queued = Math.max(0, q.queued - 1);
     this.emit();
   }
 
@@ -69,20 +60,18 @@ export class ProgressCounter {
     this.emit();
   }
 
-  snapshot(now = Date.now()): RemoteProgress {
-    const all = [...this.queues.values()];
+  snapshot(now = this.clock.now()): RemoteProgress {
+    const all = [...this.paces.values()];
     const done = all.reduce((n, q) => n + q.batchMs.length, 0);
     const running = all.filter((q) => q.runningSince !== null).length;
     const shared = this.pendingBatches();
-    const queued = all.reduce((n, q) => n + q.queued, 0) + shared;
     const remaining = all.map((q) => {
       const pace = q.batchMs.length > 0 ? q.batchMs.reduce((a, b) => a + b, 0) / q.batchMs.length : this.durationMs;
-      const current = q.runningSince === null ? 0 : Math.max(0, pace - (now - q.runningSince));
-      return current + q.queued * pace;
+      return q.runningSince === null ? 0 : Math.max(0, pace - (now - q.runningSince));
     });
     return {
       hosts: this.hostStates(),
-      batches: { done, running, queued },
+      batches: { done, running, queued: shared },
       judged: this.judgedCount,
       instances: this.instances,
       elapsedMs: now - this.started,
@@ -95,12 +84,11 @@ export class ProgressCounter {
     this.notify(this.snapshot());
   }
 
-  private queue(host: string): HostQueue {
-    let q = this.queues.get(host);
+  private pace(host: string): HostPace {
+    let q = this.paces.get(host);
     if (!q) {
-      // A host that joins late has no planned queue: it takes from the shared one.
-      q = { queued: 0, runningSince: null, batchMs: [] };
-      this.queues.set(host, q);
+      q = { runningSince: null, batchMs: [] };
+      this.paces.set(host, q);
     }
     return q;
   }

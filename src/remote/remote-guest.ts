@@ -6,6 +6,7 @@ import type { Refusal } from '../fleet/safe-extract.js';
 import type { Host, SpawnHandle } from '../hosts/index.js';
 import { SETTING } from '../qemu/build-command.js';
 import { formatRetval, guestDeadline } from '../qemu/guest-end.js';
+import { KernelOutputScan } from '../qemu/kernel-output.js';
 import type { Accel, GuestRun, QemuCommand } from '../qemu/types.js';
 import { INSTANCE_FILES } from '../rundir/layout.js';
 import { collectResults } from './collect.js';
@@ -24,9 +25,6 @@ export const GUEST_SCRIPT =
 
 /** After a kill, how long the host may take to report the guest's end before it is given up on. */
 const KILL_WAIT_MS = 30_000;
-
-/** Kernel output, as opposed to SeaBIOS's banner (ConsoleWatch's rule). */
-const KERNEL_OUTPUT = /Linux version |^\[\s*\d+\.\d+\]/m;
 
 export interface RemoteGuestOptions {
   instance: string;
@@ -83,19 +81,14 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
   handle.stdin.end();
   const live = createWriteStream(consoleLog);
   const output: Buffer[] = [];
-  let kernelSeen = false;
-  let scanTail = '';
+  const kernel = new KernelOutputScan();
   let lastGrowth = started;
   let bytes = 0;
   handle.stdout.on('data', (chunk: Buffer) => {
     live.write(chunk);
     bytes += chunk.length;
     lastGrowth = Date.now();
-    if (!kernelSeen) {
-      const text = scanTail + chunk.toString('latin1');
-      kernelSeen = KERNEL_OUTPUT.test(text);
-      scanTail = text.slice(text.lastIndexOf('\n') + 1).slice(-256);
-    }
+    kernel.feed(chunk);
   });
   handle.stderr.on('data', (chunk: Buffer) => output.push(chunk));
 
@@ -122,7 +115,7 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
     const cut = guestDeadline({
       elapsedS,
       quietForS: (now - lastGrowth) / 1000,
-      kernelSeen,
+      kernelSeen: kernel.seen,
       bootS: options.bootTimeoutSeconds,
       durationS: options.durationSeconds,
       graceS: options.shutdownGraceSeconds,

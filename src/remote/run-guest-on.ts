@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { notRunVerdict } from '../analyze/judge.js';
 import type { KernelBanner } from '../build/kernel-banner.js';
 import type { Refusal } from '../fleet/safe-extract.js';
 import type { Host } from '../hosts/index.js';
@@ -62,5 +63,5 @@ export function runGuestOn(input: GuestOnHostInput): Promise<GuestRun> {
 }
 
 export function notRun(result: InstanceResult, why: string): void {
-  result.verdict = { instance: result.instance, kind: 'infra-error', reasons: [`not run: ${why}`], quoted: [] };
+  result.verdict = notRunVerdict(result.instance, why);
 }

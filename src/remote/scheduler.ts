@@ -1,59 +1,62 @@
 import { existsSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import type { KernelBanner } from '../build/kernel-banner.js';
+import type { Verdict } from '../analyze/types.js';
+import { realClock, type Clock } from '../fleet/clock.js';
 import { decideAfterHostLoss, finishAttempt, startAttempt, type Attempt } from '../fleet/requeue.js';
-import { SshHost, type Host } from '../hosts/index.js';
+import type { Host } from '../hosts/index.js';
 import type { Batch } from '../plan/types.js';
-import type { BuiltQemuCommand } from '../qemu/index.js';
 import type { GuestRun } from '../qemu/types.js';
 import type { InstanceResult } from '../report/types.js';
-import { judgeGuest } from '../run/judge-instance.js';
-import { INSTANCE_FILES } from '../rundir/layout.js';
-import type { TortureSuite } from '../scenarios/suites.js';
+import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import type { ScenarioInstance } from '../scenarios/types.js';
-import type { BlobIndex } from './blobs.js';
-import { LOCALHOST } from './connect-hosts.js';
+import type { Fleet } from './fleet.js';
 import type { Member } from './member.js';
-import { placeOnHost } from './place.js';
 import type { ProgressCounter } from './progress.js';
 import type { RemoteLog } from './remote-log.js';
-import { notRun, runGuestOn } from './run-guest-on.js';
+import { notRun, type PlacedInstance } from './run-guest-on.js';
+import type { RemoteBatchReport } from './types.js';
 import type { WorkQueue } from './work-queue.js';
 
+/** What running work on a host takes, one step each: qemu over ssh in a run, fakes in a unit test. */
+export interface GuestSteps {
+  /** Points each instance of a batch at the host: its kernels, console, accelerator. */
+  place(member: Member, batch: Batch): Promise<Map<string, PlacedInstance>>;
+  /** Runs one guest; resolves with one GuestRun whatever happened. `onExit` the moment qemu has ended. */
+  run(guest: { instance: string; member: Member; host: Host; placed: PlacedInstance; onExit: () => void }): Promise<GuestRun>;
+  /** Judges an ended guest from its console (and writes the verdict files). */
+  judge(guest: GuestRun, placed: PlacedInstance): Promise<Verdict>;
+}
+
 export interface SchedulerInput {
-  members: Member[];
+  /** Read for its members; asked to record batch starts and ends; heard through its events. */
+  fleet: Fleet;
   queue: WorkQueue;
   results: Map<string, InstanceResult>;
-  commands: Map<string, BuiltQemuCommand>;
   runDir: string;
-  suite: TortureSuite;
-  durationSeconds: number;
-  shutdownGraceSeconds: number;
-  bootTimeoutSeconds: number;
   /** `--retries`: reruns of an instance after losing its host. */
   retries: number;
-  blobs: BlobIndex;
+  steps: GuestSteps;
   log: RemoteLog;
   progress: ProgressCounter;
-  /** Starts reconnecting a lost host (bounded backoff); the scheduler dispatches to it once it is ready again. */
-  rejoin: (member: Member) => void;
+  clock?: Clock;
   signal?: AbortSignal;
 }
 
-/** How long a guest that ended with its connection gone may wait for the host's `lost` to be told. */
-const LOST_NOTICE_MS = 15_000;
-
 /**
- * The run's one queue and its hosts: whenever a host is ready and idle it takes its
- * next batch, packed by its own CPU count, and starts it at once (event-driven, no
- * polling). That gives work stealing, lets late and rejoining hosts take work, and
- * lets instances requeued after a host loss run anywhere. `done` resolves once every
+ * What runs where, decided in one place: whenever a host is ready and idle it takes
+ * its next batch from the run's one queue, packed by its own CPU count, and starts it
+ * at once (event-driven, no polling). That gives work stealing, lets late and
+ * rejoining hosts take work, and requeues a lost host's instances to run anywhere.
+ * Hears about hosts only through the fleet's events; `done` resolves once every
  * instance has its verdict.
  */
 export class Scheduler {
   /** Batches in the order they started, numbered across the run. */
   readonly batches: Batch[] = [];
+  /** Every attempt of every instance: where it ran and how it ended. */
   ledger: Attempt[] = [];
+  /** Each host's batches, timed from the start of the run. */
+  readonly hostBatches = new Map<string, RemoteBatchReport[]>();
   readonly done: Promise<void>;
   /** Judgements still being written. */
   readonly judging = new Set<Promise<void>>();
@@ -62,63 +65,31 @@ export class Scheduler {
   private epoch = 0;
   private finish!: () => void;
   private readonly stopFile: string;
-  /** The kernel banner each instance's image carries, for the wrong-kernel check. */
-  private readonly banners = new Map<string, KernelBanner>();
+  private readonly clock: Clock;
+  /** Host name → the batch it is running: a host has no room until its batch's last qemu exits. */
+  private readonly running = new Map<string, number>();
 
   constructor(private readonly input: SchedulerInput) {
     this.done = new Promise((resolve) => (this.finish = resolve));
-    this.stopFile = path.join(input.runDir, 'STOP');
-  }
-
-  get over(): boolean {
-    return this.finished;
+    this.stopFile = path.join(input.runDir, RUN_FILES.stop);
+    this.clock = input.clock ?? realClock;
+    // A host that became ready or failed changes who may take what (the widest host, hosts to avoid): look again.
+    input.fleet.on('ready', () => this.dispatchAll());
+    input.fleet.on('rejoined', () => this.dispatchAll());
+    input.fleet.on('failed', () => this.dispatchAll());
+    input.fleet.on('lost', (m) => this.hostLost(m));
   }
 
   /** The quorum is met: hand out work to every ready host. */
   start(): void {
     this.started = true;
-    this.epoch = Date.now();
+    this.epoch = this.clock.now();
     this.dispatchAll();
-    this.checkEnd();
-  }
-
-  /** Something changed in the fleet (a host ready, failed, lost, or work requeued). */
-  dispatchAll(): void {
-    for (const m of this.input.members) this.dispatch(m);
-    this.checkEnd();
   }
 
   /** Interrupt: nothing more starts; running guests are stopped by the abort signal and still judged. */
   interrupt(): void {
-    for (const p of this.input.queue.drain()) notRun(this.result(p.instance.id), 'the run was interrupted');
-    for (const m of this.input.members) {
-      if (m.machine.state === 'running') m.machine.transition('stopping', 'interrupted: stopping its guests');
-    }
-    this.checkEnd();
-  }
-
-  /** A connection dropped while the host was in use: its running instances go back on the queue. */
-  hostLost(m: Member, why: string): void {
-    if (!m.machine.can('lost')) return;
-    const lostAt = Date.now();
-    m.machine.transition('lost', why, 'lost');
-    m.busy = false;
-    const decision = decideAfterHostLoss(this.ledger, m.name, this.input.retries);
-    this.ledger = decision.ledger;
-    for (const r of decision.requeue) {
-      this.keepLostConsole(r.instance, r.lost.console);
-      this.input.queue.add(this.instanceOf(r.instance), r.avoidHosts);
-      this.input.log.event(m.name, `requeued ${r.instance} (attempt ${r.attempt}) ${Date.now() - lostAt} ms after the loss was noticed; partial console kept as ${r.lost.console}`);
-    }
-    for (const g of decision.giveUp) {
-      this.keepLostConsole(g.instance, g.lost.console);
-      this.result(g.instance).verdict = g.verdict;
-      this.input.progress.judged();
-      this.input.log.event(m.name, `${g.instance}: infra-error (${g.verdict.reasons.join('; ')})`);
-    }
-    if (this.input.signal?.aborted) this.interrupt();
-    if (!this.finished) this.input.rejoin(m);
-    this.dispatchAll();
+    this.giveUpPending('the run was interrupted');
   }
 
   /** Instances still without a verdict when the run ends some other way. */
@@ -127,14 +98,40 @@ export class Scheduler {
     this.checkEnd();
   }
 
+  private dispatchAll(): void {
+    for (const m of this.input.fleet.members) this.dispatch(m);
+    this.checkEnd();
+  }
+
+  /** A host was lost while in use: its running instances go back on the queue, or are given up on. */
+  private hostLost(m: Member): void {
+    const lostAt = this.clock.now();
+    this.running.delete(m.name);
+    const decision = decideAfterHostLoss(this.ledger, m.name, this.input.retries);
+    this.ledger = decision.ledger;
+    for (const r of decision.requeue) {
+      this.keepLostConsole(r.instance, r.lost.console);
+      this.input.queue.add(this.instanceOf(r.instance), r.avoidHosts);
+      this.input.log.event(m.name, `requeued ${r.instance} (attempt ${r.attempt}) ${this.clock.now() - lostAt} ms after the loss was noticed; partial console kept as ${r.lost.console}`);
+    }
+    for (const g of decision.giveUp) {
+      this.keepLostConsole(g.instance, g.lost.console);
+      this.result(g.instance).verdict = g.verdict;
+      this.input.progress.judged();
+      this.input.log.event(m.name, `${g.instance}: infra-error (${g.verdict.reasons.join('; ')})`);
+    }
+    if (this.input.signal?.aborted) this.interrupt();
+    this.dispatchAll();
+  }
+
   private dispatch(m: Member): void {
-    if (!this.started || this.finished || m.busy || m.machine.state !== 'ready' || !m.host || !m.probe) return;
+    if (!this.started || this.finished || this.running.has(m.name) || m.machine.state !== 'ready' || !m.host || !m.probe) return;
     if (this.input.signal?.aborted) return;
     if (existsSync(this.stopFile)) {
       this.giveUpPending('STOP file');
       return;
     }
-    const usable = this.input.members.filter((o) => o.machine.usable && o.probe);
+    const usable = this.input.fleet.members.filter((o) => o.machine.usable && o.probe);
     const instances = this.input.queue.take({
       host: m.name,
       cpus: m.probe.cpus,
@@ -157,57 +154,42 @@ export class Scheduler {
       attempts.set(x.id, attempt.attempt);
     }
     const ids = instances.map((x) => x.id);
-    m.busy = true;
-    m.machine.transition('running', `batch ${batch.number} started: ${ids.join(' ')}`);
+    this.running.set(m.name, batch.number);
+    this.input.fleet.batchStarted(m, `batch ${batch.number} started: ${ids.join(' ')}`);
     this.input.progress.batchStarted(m.name);
-    const startedMs = Date.now() - this.epoch;
-    const { placed } = await placeOnHost({
-      runDir: this.input.runDir, batches: [batch], commands: this.input.commands, accel: m.probe!.accel, blobs: this.input.blobs, ...(m.paths ? { paths: m.paths } : {}),
-    });
-    for (const [id, p] of placed) if (p.banner) this.banners.set(id, p.banner);
+    const startedMs = this.clock.now() - this.epoch;
+    const placed = await this.input.steps.place(m, batch);
     // The batch is over when its last qemu has exited; fetching consoles and judging go on beside the next batch.
     await Promise.all(instances.map((x) => new Promise<void>((exited) => {
-      const judged = runGuestOn({
-        instance: x.id, host, local: m.name === LOCALHOST, placed: placed.get(x.id)!, runDir: this.input.runDir, tag: m.tag,
-        durationSeconds: this.input.durationSeconds, shutdownGraceSeconds: this.input.shutdownGraceSeconds, bootTimeoutSeconds: this.input.bootTimeoutSeconds,
-        stopFile: this.stopFile, onExit: exited,
-        onRefused: (refused) => this.input.log.event(m.name, `${x.id}: refused from the host's result tarball: ${refused.map((r) => `${r.path} (${r.reason})`).join(', ')}`),
-        ...(this.input.signal ? { signal: this.input.signal } : {}),
-      }).finally(exited).then((guest) => this.guestEnded(m, host, attempts.get(x.id)!, guest));
+      const where = placed.get(x.id)!;
+      const judged = this.input.steps.run({ instance: x.id, member: m, host, placed: where, onExit: exited })
+        .finally(exited)
+        .then((guest) => this.guestEnded(m, host, attempts.get(x.id)!, guest, where));
       this.judging.add(judged);
       void judged.finally(() => this.judging.delete(judged));
     })));
-    const endedMs = Date.now() - this.epoch;
-    m.report.batches.push({ number: batch.number, instances: ids, startedMs, endedMs });
+    const endedMs = this.clock.now() - this.epoch;
+    const reports = this.hostBatches.get(m.name) ?? [];
+    reports.push({ number: batch.number, instances: ids, startedMs, endedMs });
+    this.hostBatches.set(m.name, reports);
     this.input.progress.batchEnded(m.name);
-    if (m.host !== host) return;
-    if (m.machine.state === 'running') {
-      m.busy = false;
-      m.machine.transition('ready', `batch ${batch.number} ended after ${((endedMs - startedMs) / 1000).toFixed(1)} s`);
-      this.dispatch(m);
-      this.checkEnd();
-    } else if (m.machine.state === 'stopping') {
-      m.busy = false;
-      this.checkEnd();
-    }
+    // A host lost meanwhile may be running a newer batch on its new connection: that one keeps it busy.
+    if (this.running.get(m.name) === batch.number) this.running.delete(m.name);
+    if (this.input.fleet.batchEnded(m, host, `batch ${batch.number} ended after ${((endedMs - startedMs) / 1000).toFixed(1)} s`)) this.dispatch(m);
+    this.checkEnd();
   }
 
-  private async guestEnded(m: Member, host: Host, attempt: number, guest: GuestRun): Promise<void> {
-    // The channel can close a moment before the connection reports its loss: give the loss a bounded chance to be told.
-    if (guest.startError && host instanceof SshHost && host.lostError && m.host === host) {
-      await m.machine.waitFor(['lost', 'failed', 'collecting', 'done'], LOST_NOTICE_MS).catch(() => {});
-    }
+  private async guestEnded(m: Member, host: Host, attempt: number, guest: GuestRun, placed: PlacedInstance): Promise<void> {
+    if (guest.startError) await this.input.fleet.lossRecorded(m, host);
     const entry = this.ledger.find((a) => a.instance === guest.instance && a.attempt === attempt);
+    // Lost with its host: requeued or given up on already; this attempt's files are not judged.
     if (entry?.outcome === 'lost') return;
     this.ledger = finishAttempt(this.ledger, guest.instance, attempt);
     const result = this.result(guest.instance);
     result.guest = guest;
     result.host = guest.host;
     this.input.log.event(m.name, `collected ${guest.instance} (${(guest.durationMs / 1000).toFixed(1)} s, exit ${guest.exitCode ?? guest.signal ?? 'none'})`, true);
-    const banner = this.banners.get(guest.instance);
-    const verdict = await judgeGuest({
-      dir: path.join(this.input.runDir, guest.instance), guest, suite: this.input.suite, durationSeconds: this.input.durationSeconds, ...(banner ? { banner } : {}),
-    });
+    const verdict = await this.input.steps.judge(guest, placed);
     result.verdict = verdict;
     this.input.progress.judged();
     this.input.log.event(m.name, `${guest.instance}: ${verdict.kind}${verdict.reasons.length ? ` (${verdict.reasons.join('; ')})` : ''}`);
@@ -217,9 +199,10 @@ export class Scheduler {
   /** Ends the run once every instance has a verdict, or when no host is left to run what is queued. */
   private checkEnd(): void {
     if (this.finished || !this.started) return;
-    const hopeful = this.input.members.some((m) => m.machine.state !== 'failed' && m.machine.state !== 'done');
+    const members = this.input.fleet.members;
+    const hopeful = members.some((m) => m.machine.state !== 'failed' && m.machine.state !== 'done');
     if (!hopeful && this.input.queue.size > 0) {
-      const why = this.input.members.map((m) => `${m.name}: ${m.machine.lastFailure?.reason ?? m.machine.state}`).join('; ');
+      const why = members.map((m) => `${m.name}: ${m.machine.lastFailure?.reason ?? m.machine.state}`).join('; ');
       for (const p of this.input.queue.drain()) notRun(this.result(p.instance.id), `no host left to run it (${why})`);
     }
     if ([...this.input.results.values()].every((r) => r.verdict)) {
@@ -249,4 +232,3 @@ export class Scheduler {
     return batch!.instances.find((x) => x.id === id)!;
   }
 }
-

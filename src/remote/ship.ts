@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
@@ -6,13 +6,6 @@ import { create as createTar } from 'tar';
 import type { Host } from '../hosts/index.js';
 import type { Blob } from './blobs.js';
 import type { RemotePaths } from './remote-paths.js';
-
-/** What one host receives: the blobs its batches boot and each instance's qemu-cmd. */
-export interface Shipment {
-  blobs: Blob[];
-  /** Instance id → the qemu-cmd text as it runs there (remote paths). */
-  qemuCmds: Map<string, string>;
-}
 
 export interface ShipResult {
   /** Blob bytes sent; blobs the store already held are not sent. */
@@ -47,16 +40,16 @@ export async function listStore(host: Host, paths: RemotePaths): Promise<Set<str
 }
 
 /**
- * Lays out one host's tarball in a local staging directory: blobs as links to the
- * run's own kernels (node-tar follows them), qemu-cmd files as written for the host.
- * Done before shipping starts, so "tarball ready" is a moment a benchmark can time from.
+ * Lays out one host's tarball in a local staging directory: the blobs it lacks, as
+ * links to the run's own kernels (node-tar follows them). Done before shipping
+ * starts, so "tarball ready" is a moment a benchmark can time from.
  */
-export function stageShipment(shipment: Shipment, held: Set<string>): { dir: string; entries: string[]; blobBytes: number; reused: number } {
+export function stageShipment(blobs: readonly Blob[], held: Set<string>): { dir: string; entries: string[]; blobBytes: number; reused: number } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-ship-'));
   const entries: string[] = [];
   let blobBytes = 0;
   let reused = 0;
-  const toSend = shipment.blobs.filter((b) => {
+  const toSend = blobs.filter((b) => {
     if (held.has(b.hash)) reused++;
     return !held.has(b.hash);
   });
@@ -67,11 +60,6 @@ export function stageShipment(shipment: Shipment, held: Set<string>): { dir: str
       blobBytes += blob.size;
     }
     entries.push('incoming');
-  }
-  for (const [instance, text] of shipment.qemuCmds) {
-    mkdirSync(path.join(dir, instance));
-    writeFileSync(path.join(dir, instance, 'qemu-cmd'), text);
-    entries.push(instance);
   }
   return { dir, entries, blobBytes, reused };
 }

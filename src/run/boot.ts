@@ -7,6 +7,7 @@ import type { Accel } from '../qemu/types.js';
 import type { InstanceResult } from '../report/types.js';
 import { RUN_FILES } from '../rundir/layout.js';
 import type { TortureSuite } from '../scenarios/suites.js';
+import { notRunVerdict } from '../analyze/judge.js';
 import { judgeGuest } from './judge-instance.js';
 import type { RunOptions } from './options.js';
 
@@ -38,12 +39,7 @@ export async function bootBatches(input: BootBatchesInput): Promise<boolean> {
     if (input.signal?.aborted || existsSync(stopFile)) {
       stopped = true;
       for (const x of runnable) {
-        input.results.get(x.id)!.verdict = {
-          instance: x.id,
-          kind: 'infra-error',
-          reasons: [input.signal?.aborted ? 'not run: the run was interrupted' : 'not run: STOP file'],
-          quoted: [],
-        };
+        input.results.get(x.id)!.verdict = notRunVerdict(x.id, input.signal?.aborted ? 'the run was interrupted' : 'STOP file');
       }
       continue;
     }

@@ -7,10 +7,6 @@ import type { GuestRun } from '../qemu/types.js';
 import { INSTANCE_FILES } from '../rundir/layout.js';
 import type { TortureSuite } from '../scenarios/suites.js';
 
-export function buildFailedVerdict(instance: string, failure: { reason: string; quoted: string[] }): Verdict {
-  return { instance, kind: 'build-failed', reasons: [failure.reason], quoted: failure.quoted.slice(0, 20) };
-}
-
 export interface JudgeGuestInput {
   dir: string;
   guest: GuestRun;

@@ -9,7 +9,7 @@ import { createRunDir } from '../rundir/create.js';
 import { appendRunLog, describeKernelTree, formatBatchesFile, formatScenariosFile, writeRunFile } from '../rundir/files.js';
 import { RUN_FILES } from '../rundir/layout.js';
 import { finishRun, recordAccel } from './finish.js';
-import { buildFailedVerdict } from './judge-instance.js';
+import { buildFailedVerdict } from '../analyze/judge.js';
 import type { RunOptions } from './options.js';
 import { prepareRun } from './prepare.js';
 import { writeQemuCmd } from './qemu-cmd.js';

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { buildFailedVerdict, notRunVerdict } from '../analyze/judge.js';
 import { readBzImageBanner } from '../build/kernel-banner.js';
 import { parseQemuCmdFile, SETTING } from '../qemu/index.js';
 import type { Accel, GuestRun } from '../qemu/types.js';
@@ -50,9 +51,9 @@ export async function recheckRun(dir: string): Promise<RunSummary> {
           durationSeconds: durationOf(instanceDir) ?? previous?.durationSeconds ?? 0,
         });
       } else if (old?.verdict?.kind === 'build-failed' || result.kernel.source === 'build-failed') {
-        result.verdict = old?.verdict ?? { instance: id, kind: 'build-failed', reasons: ['no kernel image in the run directory'], quoted: [] };
+        result.verdict = old?.verdict ?? buildFailedVerdict(id, { reason: 'no kernel image in the run directory', quoted: [] });
       } else if (!existsSync(path.join(instanceDir, INSTANCE_FILES.buildonly))) {
-        result.verdict = old?.verdict ?? { instance: id, kind: 'infra-error', reasons: ['never booted: no console log'], quoted: [] };
+        result.verdict = old?.verdict ?? notRunVerdict(id, 'no console log');
       }
       instances.push(result);
     }

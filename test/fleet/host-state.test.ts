@@ -30,7 +30,7 @@ describe('transition table', () => {
     expect(TRANSITIONS.rejoining).toContain('probing');
     expect(TRANSITIONS.unreachable).toContain('connecting');
     expect(TRANSITIONS.running).toContain('ready');
-    expect(TRANSITIONS.ready).toContain('shipping');
+    expect(TRANSITIONS.ready).not.toContain('shipping');
     for (const s of ['probing', 'shipping', 'ready', 'running', 'stopping', 'collecting'] as const) expect(TRANSITIONS[s]).toContain('lost');
   });
 });
@@ -153,7 +153,7 @@ describe('renderStateDiagram', () => {
     expect(text).toMatch(/^unreachable\s+-> connecting \(back\), failed \(fault\)$/m);
     expect(text).toMatch(/^rejoining\s+-> probing \(back\), lost \(fault\), failed \(fault\)$/m);
     expect(text).toMatch(/^running\s+-> ready \(back\), stopping, collecting, lost \(fault\)$/m);
-    expect(text).toMatch(/^ready\s+-> running, shipping \(back\), collecting, lost \(fault\)$/m);
+    expect(text).toMatch(/^ready\s+-> running, collecting, lost \(fault\)$/m);
     expect(text).toMatch(/^done\s+\(final\)$/m);
   });
 

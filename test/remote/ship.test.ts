@@ -27,20 +27,18 @@ describe('ship', () => {
     const blobs = await Promise.all(['a', 'a-copy', 'b'].map((f) => index.ofFile(path.join(src, f))));
     expect(blobs[0]!.hash).toBe(blobs[1]!.hash);
     const unique = [blobs[0]!, blobs[2]!];
-    const qemuCmds = new Map([['UP01', 'qemu -kernel x\n']]);
-    const staged = stageShipment({ blobs: unique, qemuCmds }, await listStore(host, paths));
+    const staged = stageShipment(unique, await listStore(host, paths));
     dirs.push(staged.dir);
     expect(staged.blobBytes).toBe(16);
     await ship(host, paths, staged, { timeoutMs: 10_000 });
     expect(readdirSync(paths.store).sort()).toEqual(unique.map((b) => b.hash).sort());
     expect(readFileSync(path.join(paths.store, blobs[2]!.hash), 'utf8')).toBe('kernel B');
-    expect(readFileSync(path.join(paths.work, 'UP01', 'qemu-cmd'), 'utf8')).toBe('qemu -kernel x\n');
     expect(readdirSync(paths.incoming)).toEqual([]);
 
-    const again = stageShipment({ blobs: unique, qemuCmds }, await listStore(host, paths));
+    const again = stageShipment(unique, await listStore(host, paths));
     dirs.push(again.dir);
     expect(again).toMatchObject({ blobBytes: 0, reused: 2 });
-    expect(again.entries).toEqual(['UP01']);
+    expect(again.entries).toEqual([]);
   });
 
   it('refuses a blob whose content does not match its name, and keeps it out of the store', async () => {
@@ -49,7 +47,7 @@ describe('ship', () => {
     const paths = remotePaths(path.join(tmp(), 'r'), 'run');
     writeFileSync(path.join(src, 'k'), 'real');
     const fake = { hash: 'f'.repeat(64), localPath: path.join(src, 'k'), size: 4 };
-    const staged = stageShipment({ blobs: [fake], qemuCmds: new Map() }, new Set());
+    const staged = stageShipment([fake], new Set());
     dirs.push(staged.dir);
     await expect(ship(host, paths, staged, { timeoutMs: 10_000 })).rejects.toThrow(`content of ${'f'.repeat(64)} hashes to`);
     expect(readdirSync(paths.store)).toEqual([]);
