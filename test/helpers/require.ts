@@ -40,6 +40,7 @@ export const PARTS = {
   'static-gcc': [cmd('gcc', 'gcc'), { file: '/usr/lib/x86_64-linux-gnu/libc.a', package: 'libc6-dev' }, cmd('cpio', 'cpio')],
   /** The kernel's own scripts (kvm-recheck.sh) and tree identification. */
   git: [cmd('git', 'git')],
+  root: ['root'],
   /** A farm of sshd hosts in network namespaces (test/hosts/farm.ts). */
   farm: [
     'root',
