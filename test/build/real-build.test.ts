@@ -59,8 +59,8 @@ describe('buildKernels on a real kernel tree', () => {
   }, 25 * MINUTES);
 
   afterAll(() => {
-    rmSync(cacheDir, { recursive: true, force: true });
-    rmSync(runDir, { recursive: true, force: true });
+    if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
   });
 
   it('fails the broken scenario with make error lines quoted, and still builds the next one', () => {
