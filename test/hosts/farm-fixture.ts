@@ -1,17 +1,19 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll } from 'vitest';
 import { type SshHostOptions, connectSshHost, type SshHost } from '../../src/hosts/index.js';
+import { requireReal } from '../helpers/require.js';
 import { type Farm, type FarmOptions, cleanupStaleFarms, createFarm } from './farm.js';
 
 /**
  * Starts a farm before the file's tests and tears everything down after them, even
- * when a test failed; hosts connected through `connect` are closed first.
+ * when a test failed; hosts connected through `connect` are closed first. Without
+ * root, sshd or the network tools, or when the farm does not start, every test fails.
  */
 export function useFarm(options: FarmOptions): { farm: () => Farm; connect: (spec: string, extra?: SshHostOptions) => Promise<SshHost>; writeConfig: (name: string, text: string) => string } {
   let farm: Farm | undefined;
   const open: SshHost[] = [];
-  beforeAll(async () => {
+  requireReal('farm').beforeAll(async () => {
     await cleanupStaleFarms();
     farm = await createFarm(options);
   }, 60_000);

@@ -2,7 +2,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { requireReal } from '../helpers/require.js';
 import { cleanupStaleFarms, createFarm } from './farm.js';
+
+requireReal('farm');
 
 async function leftovers(runId: string): Promise<string[]> {
   const netns = (await execa('ip', ['netns', 'list'])).stdout;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireKernelTree } from '../helpers/kernel-tree.js';
+import { requireReal } from '../helpers/require.js';
 
 // The package as a user gets it: `npm pack` here, `npm install` of the tarball in a
 // project outside the checkout, then the library through `import('kvm-farm')` and
@@ -67,8 +67,12 @@ describe('kvm-farm from a packed tarball, installed in another project', () => {
     expect(out.bad).toMatch(/^KVMFARM_BAD_ARGUMENT --duration -1s/);
   });
 
+});
+
+describe('the installed package on a real kernel and guest', () => {
+  const { kernelTree: tree } = requireReal('kernel-tree', 'kernel-build', 'qemu');
+
   it('runs a real guest with the installed bin, rechecks it through the library, and reruns it with the example script', async () => {
-    const tree = requireKernelTree();
     const results = path.join(work, 'res');
     const first = await execa(path.join(app, 'node_modules/.bin/kvm-run'),
       ['--kernel-dir', tree, '--configs', 'UP01-SMALL', '--duration', '15s', '--results', results, '--datestamp', 'packed', '--shutdown-grace', '120'],

@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { againRun } from '../../src/again/again.js';
 import { remoteRun, type RemoteOptions, type RemoteSummary } from '../../src/remote/index.js';
 import { runKvm } from '../../src/run/kvm-run.js';
 import { farmConfigText, useFarm } from '../hosts/farm-fixture.js';
-import { testKernelTree } from '../helpers/kernel-tree.js';
+import { requireReal } from '../helpers/require.js';
 import { smallRunOptions } from '../helpers/run-options.js';
 import { nodeArgsForModule } from '../../src/util/module-worker.js';
 
@@ -17,7 +17,8 @@ import { nodeArgsForModule } from '../../src/util/module-worker.js';
  * --min-hosts, a network cut mid-batch, SIGINT on the real command, and a host whose
  * result tarballs are hostile. One --buildonly run gives every test its kernels.
  */
-const tree = testKernelTree();
+const real = requireReal('kernel-tree', 'kernel-build', 'qemu');
+const tree = real.kernelTree;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const results = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-fleet-'));
 /** x4's `tar` is a wrapper that packs hostile entries; it sits where the hosts can see it (not their private /tmp). */
@@ -37,8 +38,7 @@ afterAll(() => {
 const MINUTES = 60_000;
 let kernels = '';
 
-beforeAll(async () => {
-  if (!tree) return;
+real.beforeAll(async () => {
   const built = await runKvm({ ...smallRunOptions(tree, results, { configs: '6*UP01-SMALL TREE02C-SMALL', datestamp: 'kernels' }), buildonly: true });
   kernels = built.runDir;
 }, 20 * MINUTES);
@@ -77,7 +77,7 @@ async function leftovers(host: string, runName: string): Promise<string[]> {
   return ps.split('\n').filter((l) => l.includes(runName) && !l.includes('ps -eo'));
 }
 
-describe.skipIf(!tree)('a fleet that survives (namespace hosts, real kernels)', () => {
+describe('a fleet that survives (namespace hosts, real kernels)', () => {
   it('3 hosts, one dead from the start, --min-hosts 2: runs on the 2 and names the dead one and why', async () => {
     const f = farm();
     const config = writeConfig('ssh_config.dead', `${farmConfigText(f)}\nHost dead\n  HostName 127.0.0.1\n  Port 9\n  User root\n  IdentityFile ${f.clientKey}\n  UserKnownHostsFile ${f.knownHostsFile}\n  ConnectTimeout 2\n`);

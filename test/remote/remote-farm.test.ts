@@ -8,10 +8,10 @@ import { remoteRun, type RemoteOptions, type RemoteProgress, type RemoteSummary 
 import { recheckRun } from '../../src/run/recheck.js';
 import { farmConfigText, useFarm } from '../hosts/farm-fixture.js';
 import { PWNED_FILES } from '../hosts/hostile-words.js';
-import { testKernelTree } from '../helpers/kernel-tree.js';
+import { requireReal } from '../helpers/require.js';
 import { smallRunOptions } from '../helpers/run-options.js';
 
-const tree = testKernelTree();
+const tree = requireReal('kernel-tree', 'kernel-build', 'qemu').kernelTree;
 const HOSTS = [
   { name: 'r1', cpus: 1 },
   { name: 'r2', cpus: 2 },
@@ -32,12 +32,12 @@ function remote(over: Partial<RemoteOptions> & Pick<RemoteOptions, 'source'>): P
 
 let first: RemoteSummary | undefined;
 
-describe.skipIf(!tree)('kvm-remote on a farm of namespace hosts (real kernels, TCG)', () => {
+describe('kvm-remote on a farm of namespace hosts (real kernels, TCG)', () => {
   it('runs 6 instances of 30 s on hosts of 1, 2 and 2 CPUs, judged into a run directory laid out as a local one', async () => {
     const logins = HOSTS.map((h) => farm().countLogins(h.name));
     const progress: RemoteProgress[] = [];
     const summary = await remote({
-      source: { kind: 'build', options: smallRunOptions(tree!, results, { configs: '3*UP01-SMALL 2*TREE02C-SMALL BUSTED01-SMALL', datestamp: 'farm' }) },
+      source: { kind: 'build', options: smallRunOptions(tree, results, { configs: '3*UP01-SMALL 2*TREE02C-SMALL BUSTED01-SMALL', datestamp: 'farm' }) },
       onProgress: (p) => progress.push(p),
     });
     expect(progress.at(-1)).toMatchObject({ batches: { running: 0, queued: 0, done: summary.hosts.reduce((n, h) => n + h.batches.length, 0) }, judged: 6, instances: 6 });

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { remoteRun } from '../../src/remote/index.js';
 import { useFarm } from '../hosts/farm-fixture.js';
-import { testKernelTree } from '../helpers/kernel-tree.js';
+import { requireReal } from '../helpers/require.js';
 import { smallRunOptions } from '../helpers/run-options.js';
 
-const tree = testKernelTree();
+const tree = requireReal('kernel-tree', 'kernel-build', 'qemu').kernelTree;
 const { farm } = useFarm({ hosts: [{ name: 'f1', cpus: 1 }, { name: 'f2', cpus: 1 }] });
 const results = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-faults-'));
 afterAll(() => rmSync(results, { recursive: true, force: true }));
@@ -42,13 +42,13 @@ function waitFor(check: () => boolean, ms: number): Promise<void> {
   });
 }
 
-describe.skipIf(!tree)('kvm-remote when hosts fail', () => {
+describe('kvm-remote when hosts fail', () => {
   it('a host lost mid-run: its running guest reruns on the other host, its share of the queue too; nothing is an infra-error', async () => {
     const name = 'lost';
     const remoteLog = path.join(results, `${name}-remote`, 'remote-log');
     const run = remoteRun({
       hosts: ['f1', 'f2'], sshConfigFile: farm().configFile, agent: null, accel: 'tcg',
-      source: { kind: 'build', options: smallRunOptions(tree!, results, { configs: '4*UP01-SMALL', durationSeconds: 60, datestamp: name, qemuCmd: fakeQemu() }) },
+      source: { kind: 'build', options: smallRunOptions(tree, results, { configs: '4*UP01-SMALL', durationSeconds: 60, datestamp: name, qemuCmd: fakeQemu() }) },
     });
     await waitFor(() => { try { return /f2 state ready -> running: batch \d+ started/.test(readFileSync(remoteLog, 'utf8')); } catch { return false; } }, 60_000);
     const cut = Date.now();
@@ -76,7 +76,7 @@ describe.skipIf(!tree)('kvm-remote when hosts fail', () => {
     const remoteLog = path.join(results, `${name}-remote`, 'remote-log');
     const run = remoteRun({
       hosts: ['f1', 'f2'], sshConfigFile: farm().configFile, agent: null, accel: 'tcg', retries: 0,
-      source: { kind: 'build', options: smallRunOptions(tree!, results, { configs: '3*UP01-SMALL', durationSeconds: 60, datestamp: name, qemuCmd: fakeQemu() }) },
+      source: { kind: 'build', options: smallRunOptions(tree, results, { configs: '3*UP01-SMALL', durationSeconds: 60, datestamp: name, qemuCmd: fakeQemu() }) },
     });
     await waitFor(() => { try { return /f2 state ready -> running: batch \d+ started/.test(readFileSync(remoteLog, 'utf8')); } catch { return false; } }, 60_000);
     const onF2 = /f2 state ready -> running: batch \d+ started: (\S+)/.exec(readFileSync(remoteLog, 'utf8'))![1]!;
@@ -104,7 +104,7 @@ describe.skipIf(!tree)('kvm-remote when hosts fail', () => {
     const remoteLog = path.join(results, `${name}-remote`, 'remote-log');
     const run = remoteRun({
       hosts: ['f2'], sshConfigFile: farm().configFile, agent: null, accel: 'tcg', signal: controller.signal,
-      source: { kind: 'build', options: smallRunOptions(tree!, results, { configs: '2*UP01-SMALL', durationSeconds: 60, datestamp: name, qemuCmd: fakeQemu() }) },
+      source: { kind: 'build', options: smallRunOptions(tree, results, { configs: '2*UP01-SMALL', durationSeconds: 60, datestamp: name, qemuCmd: fakeQemu() }) },
     });
     await waitFor(() => { try { return /f2 state ready -> running: batch \d+ started/.test(readFileSync(remoteLog, 'utf8')); } catch { return false; } }, 60_000);
     const aborted = Date.now();
@@ -121,11 +121,11 @@ describe.skipIf(!tree)('kvm-remote when hosts fail', () => {
   }, 5 * 60_000);
 });
 
-describe.skipIf(!tree)('kvm-remote with more hosts than work', () => {
+describe('kvm-remote with more hosts than work', () => {
   it('a host with no batch is left idle, not failed', async () => {
     const summary = await remoteRun({
       hosts: ['f1', 'f2'], sshConfigFile: farm().configFile, agent: null, accel: 'tcg',
-      source: { kind: 'build', options: smallRunOptions(tree!, results, { configs: 'UP01-SMALL', durationSeconds: 5, datestamp: 'idle-host', qemuCmd: fakeQemu() }) },
+      source: { kind: 'build', options: smallRunOptions(tree, results, { configs: 'UP01-SMALL', durationSeconds: 5, datestamp: 'idle-host', qemuCmd: fakeQemu() }) },
     });
     expect(summary.instances.map((x) => x.host)).toEqual(['f1']);
     expect(summary.hosts.map((h) => [h.name, h.failure, h.batches.length])).toEqual([['f1', null, 1], ['f2', null, 0]]);
