@@ -1,5 +1,5 @@
 import { DEFAULTS } from '../options/defaults.js';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { planRun, allBatches } from '../plan/plan.js';
 import type { Batch } from '../plan/types.js';
@@ -9,6 +9,9 @@ import type { InstanceResult, RunSummary } from '../report/types.js';
 import { createRunDir } from '../rundir/create.js';
 import { appendRunLog, formatBatchesFile, formatScenariosFile, writeRunFile } from '../rundir/files.js';
 import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
+import { isUnder, regularFileInside } from '../rundir/safe-read.js';
+import { mkdirInside, placeInside, writeInside } from '../rundir/safe-write.js';
+import { printable } from '../fleet/one-line.js';
 import { finishRun, recordAccel } from '../run/finish.js';
 import type { AccelRequest } from '../run/options.js';
 import { localCpus } from '../run/prepare.js';
@@ -16,7 +19,7 @@ import { scenarioOfInstance } from '../scenarios/configs-spec.js';
 import { getSuite } from '../scenarios/suites.js';
 import type { ScenarioInstance } from '../scenarios/types.js';
 import { KvmFarmError } from '../util/errors.js';
-import { checkLinkMode, placeFile, type LinkMode } from './link.js';
+import { checkLinkMode, type LinkMode } from './link.js';
 import { selectRerun, type RerunSelection, type SelectedRerun } from './select.js';
 import { readSourceRun, type SourceInstance, type SourceRun } from './source.js';
 
@@ -114,6 +117,7 @@ export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun
   const first = selected.instances[0];
   if (!first) throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `run directory ${source.dir} lists no instances`);
   const target = newRunDirTarget(options);
+  refuseInsideSource(target.full ?? target.parent, [source.dir, source.original], options.newRunDir !== undefined ? '--rundir' : '--results');
   if (target.full && existsSync(target.full)) {
     throw new KvmFarmError('KVMFARM_RUNDIR_EXISTS', `--rundir ${target.full} already exists; it is never overwritten`);
   }
@@ -140,8 +144,7 @@ export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun
   if (selected.skippedWithoutKernel.length > 0) say(`--failed: no kernel to boot, left out: ${selected.skippedWithoutKernel.join(' ')}`);
   writeRunFile(runDir, RUN_FILES.reRun, `${source.original}\n`);
   writeRunFile(runDir, RUN_FILES.tortureSuite, `${source.suite}\n`);
-  const testid = path.join(source.original, RUN_FILES.testid);
-  if (existsSync(testid)) copyFileSync(testid, path.join(runDir, RUN_FILES.testid));
+  if (regularFileInside(source.original, RUN_FILES.testid)) placeInside(source.original, RUN_FILES.testid, runDir, RUN_FILES.testid, 'copy');
   if (accel) recordAccel(runDir, accel, say);
 
   const cpus = options.cpus ?? localCpus();
@@ -155,13 +158,13 @@ export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun
   for (const [index, batch] of batches.entries()) {
     for (const instance of batch.instances) {
       const x = byId.get(instance.id)!;
-      const dir = path.join(runDir, x.id);
-      mkdirSync(dir);
+      const dir = mkdirInside(runDir, x.id);
       const image = path.join(dir, path.basename(x.kernelImage!));
-      placeFile(x.kernelImage!, image, mode);
+      // Only regular files inside the earlier run come over; a link out of it is refused, not copied.
+      placeInside(x.kernelRoot, x.kernelImage!, runDir, image, mode);
       for (const name of CARRIED) {
         const from = path.join(x.kernelDir, name);
-        if (existsSync(from)) placeFile(from, path.join(dir, name), mode);
+        if (regularFileInside(x.kernelRoot, from)) placeInside(x.kernelRoot, from, runDir, path.join(dir, name), mode);
       }
       const command = retargetQemuCommand(x.command!, {
         kernel: image,
@@ -171,8 +174,9 @@ export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun
         bootArgs: options.bootArgs ?? [],
         ...(accel ? { accel: accel.accel } : options.accel === 'kvm' || options.accel === 'tcg' ? { accel: options.accel } : {}),
         ...(options.qemuCmd ? { qemuBinary: options.qemuCmd } : {}),
+        origin: path.join(source.dir, x.id, INSTANCE_FILES.qemuCmd),
       });
-      writeFileSync(path.join(dir, INSTANCE_FILES.qemuCmd), formatQemuCmdFile(command));
+      writeInside(runDir, path.join(x.id, INSTANCE_FILES.qemuCmd), formatQemuCmdFile(command));
       commands.set(x.id, command);
       results.set(x.id, {
         instance: x.id,
@@ -194,6 +198,27 @@ function newRunDirTarget(options: AgainOptions): { parent: string; full?: string
     return { parent: path.dirname(full), full };
   }
   return { parent: path.resolve(options.results ?? 'res') };
+}
+
+/** The earlier run is only read: a new run inside it (or inside the run its kernels come from) is refused. */
+function refuseInsideSource(target: string, sources: string[], flag: string): void {
+  const real = realOfNearest(target);
+  for (const dir of sources) {
+    if (isUnder(realpathSync(dir), real)) {
+      throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `${flag} ${printable(target)} is inside ${printable(dir)}, the run being re-run, which kvm-again only reads`);
+    }
+  }
+}
+
+/** The real path of `file`, resolving the part of it that exists (the rest does not yet). */
+function realOfNearest(file: string): string {
+  let existing = path.resolve(file);
+  const rest: string[] = [];
+  while (!existsSync(existing) && path.dirname(existing) !== existing) {
+    rest.unshift(path.basename(existing));
+    existing = path.dirname(existing);
+  }
+  return path.join(realpathSync(existing), ...rest);
 }
 
 function recorded(x: SourceInstance, setting: string): number | undefined {

@@ -1,9 +1,10 @@
-import { constants, copyFileSync, existsSync, linkSync, realpathSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import type { PlaceMode } from '../rundir/safe-write.js';
 import { KvmFarmError } from '../util/errors.js';
 
-/** How a rerun gets the earlier run's kernels: hard link (default, no extra disk), symbolic link, or copy. */
-export type LinkMode = 'hard' | 'soft' | 'copy';
+/** How a rerun gets the earlier run's kernels: hard link (default, no extra disk), symbolic link, or copy (rundir/safe-write's placeInside does it). */
+export type LinkMode = PlaceMode;
 
 export const LINK_MODES: readonly LinkMode[] = ['hard', 'soft', 'copy'];
 
@@ -20,14 +21,6 @@ export function checkLinkMode(mode: LinkMode, sourceFile: string, newRunParent: 
       `--link hard: ${newRunParent} is on another filesystem than ${sourceFile}; use --link copy or --link soft`,
     );
   }
-}
-
-/** Puts `source` (its real file, never a link to a link) at `dest` by the chosen mode. */
-export function placeFile(source: string, dest: string, mode: LinkMode): void {
-  const real = realpathSync(source);
-  if (mode === 'hard') linkSync(real, dest);
-  else if (mode === 'soft') symlinkSync(real, dest);
-  else copyFileSync(real, dest, constants.COPYFILE_FICLONE);
 }
 
 function nearestExisting(dir: string): string {

@@ -1,5 +1,8 @@
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
+import { printable } from '../fleet/one-line.js';
+import { KvmFarmError } from '../util/errors.js';
 import { firstMessage, startModuleWorker } from '../util/module-worker.js';
 import { finishStretches, READ_CHUNK_BYTES, readStretch, type StretchFindings } from './analyze-console.js';
 import type { AnalyzeOptions, ConsoleFindings } from './types.js';
@@ -20,7 +23,16 @@ export interface AnalyzeFileOptions extends AnalyzeOptions {
    * lines. 1 reads it in this thread. Default: {@link defaultAnalyzeThreads}.
    */
   threads?: number;
+  /** Read no more than this many bytes (a log still being written is read as far as it was). */
+  maxBytes?: number;
 }
+
+/**
+ * A console is opened without following a link and without blocking (a FIFO opens
+ * at once), and must be a regular file by fstat on the descriptor: a console linked
+ * to /dev/zero or made a FIFO is refused instead of read forever.
+ */
+const CONSOLE_OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** What a stretch worker is asked to read: bytes `start` up to `end` (null: to the end of the file). */
 export interface StretchJob {
@@ -36,13 +48,17 @@ export interface StretchJob {
  * event loop, which may be watching guests.
  */
 export async function analyzeConsoleFile(path: string, options: AnalyzeFileOptions): Promise<ConsoleFindings> {
-  const handle = await open(path, 'r');
+  const handle = await open(path, CONSOLE_OPEN_FLAGS).catch((error: NodeJS.ErrnoException) => {
+    throw new KvmFarmError('KVMFARM_UNSAFE_FILE', `cannot read console ${printable(path)}: ${error.code === 'ELOOP' ? 'it is a symbolic link' : (error.code ?? error.message)}`);
+  });
   let jobs: StretchJob[];
   try {
-    const size = (await handle.stat()).size;
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new KvmFarmError('KVMFARM_UNSAFE_FILE', `console ${printable(path)} is not a regular file; refused`);
+    const size = Math.min(stat.size, options.maxBytes ?? Number.MAX_SAFE_INTEGER);
     const threads = options.threads ?? defaultAnalyzeThreads(size);
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a whole number of at least 1, not ${threads}`);
-    if (threads === 1) return finishStretches([await readStretch(fileChunks(handle, 0, null), 0)], options);
+    if (threads === 1) return finishStretches([await readStretch(fileChunks(handle, 0, size), 0)], options);
     jobs = await stretchesAtLineEnds(handle, path, size, threads);
   } finally {
     await handle.close();
@@ -74,7 +90,7 @@ async function stretchesAtLineEnds(handle: FileHandle, path: string, size: numbe
     if (cut > (cuts.at(-1) ?? 0) && cut < size) cuts.push(cut);
   }
   const starts = [0, ...cuts];
-  return starts.map((start, i) => ({ path, start, end: i + 1 < starts.length ? starts[i + 1]! : null }));
+  return starts.map((start, i) => ({ path, start, end: i + 1 < starts.length ? starts[i + 1]! : size }));
 }
 
 /**

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { printable } from '../fleet/one-line.js';
 import type { KconfigSetting } from '../scenarios/types.js';
+import { KvmFarmError } from '../util/errors.js';
 import { applySettings } from './config.js';
 import { pickBuildProblems, MAX_QUOTED } from './parse-build.js';
 import { runMake } from './make.js';
@@ -22,6 +24,16 @@ export type ConfigureResult =
   | { ok: true; dotConfig: string; memo: boolean }
   | { ok: false; reason: string; quoted: string[] };
 
+/** A make config target (`defconfig`, `tinyconfig`, `x86_64_defconfig`): a plain word, since it also names a log file. */
+const MAKE_TARGET = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$/;
+
+/** Refuses a config target that is not a plain make target, before anything is built or written. */
+export function checkMakeTarget(target: string, flag: string): void {
+  if (!MAKE_TARGET.test(target)) {
+    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `${flag} "${printable(target)}" is not a make config target (letters, digits, _ . + -; no / or leading .)`);
+  }
+}
+
 /**
  * The effective .config: `make <defconfig>`, the settings put in, `make olddefconfig`.
  * The result is memoized by the caller's key, so the same inputs never run kconfig twice.
@@ -30,6 +42,7 @@ export async function configure(input: ConfigureInput): Promise<ConfigureResult>
   if (existsSync(input.memoFile)) {
     return { ok: true, dotConfig: await readFile(input.memoFile, 'utf8'), memo: true };
   }
+  checkMakeTarget(input.defconfig, 'config target');
   await mkdir(input.scratchDir, { recursive: true });
   const dotConfigFile = path.join(input.scratchDir, '.config');
   const make = async (target: string) => {

@@ -1,3 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { printable } from '../fleet/one-line.js';
 import { isKvmFarmError, KvmFarmError } from '../util/errors.js';
 
 /** Exit statuses every kvm-farm command shares. */
@@ -11,14 +16,36 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
-/** Prints one clear line for an error and gives the exit status; unexpected errors keep their stack. */
-export function reportError(command: string, error: unknown, write: (line: string) => void): number {
+/** An error line's length: enough for two paths and a reason, never a 50 MB quote. */
+const ERROR_LINE_CHARS = 1000;
+
+/**
+ * Prints one line for an error and gives the exit status. A KvmFarmError's message
+ * is the line. Anything else is a bug, not the user's doing: its stack goes to a
+ * file in the temporary directory and the one line names that file. Either way
+ * the line is made printable and bounded, since messages quote foreign text.
+ */
+export function reportError(command: string, error: unknown, write: (line: string) => void, tmpDir = os.tmpdir()): number {
   if (isKvmFarmError(error)) {
-    write(`${command}: ${error.message}`);
+    write(`${command}: ${printable(error.message, ERROR_LINE_CHARS)}`);
     return error.code === 'KVMFARM_INTERRUPTED' ? EXIT.interrupted : EXIT.error;
   }
-  write(`${command}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  const message = error instanceof Error ? error.message : String(error);
+  const saved = saveStack(command, error, tmpDir);
+  write(`${command}: internal error: ${printable(message, 300)}${saved ? `; the details are in ${saved}` : ''}`);
   return EXIT.error;
+}
+
+/** Writes the error's stack to a fresh file and gives its path; undefined when even that fails. */
+function saveStack(command: string, error: unknown, tmpDir: string): string | undefined {
+  const file = path.join(tmpDir, `${command}-error-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}.txt`);
+  const text = error instanceof Error ? `${error.stack ?? error.message}\n${error.cause === undefined ? '' : `cause: ${String(error.cause)}\n`}` : `${String(error)}\n`;
+  try {
+    writeFileSync(file, `${command} ${process.argv.slice(2).join(' ')}\n${text}`, { flag: 'wx', mode: 0o600 });
+    return file;
+  } catch {
+    return undefined;
+  }
 }
 
 export function usageError(message: string): KvmFarmError {

@@ -1,4 +1,6 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { printable } from '../fleet/one-line.js';
+import { KvmFarmError } from '../util/errors.js';
 import { isAbsolute, join } from 'node:path';
 
 /** One line of an OpenSSH config file, its keyword lower-cased, its arguments unquoted. */
@@ -105,11 +107,29 @@ function matchGlobPart(name: string, part: string): boolean {
 }
 
 export function readConfigFile(file: string): ConfigLine[] | null {
+  let text: string;
   try {
-    return parseConfigText(readFileSync(file, 'utf8'), file);
+    text = readRegularFile(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (error instanceof KvmFarmError) throw error;
+    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `ssh config ${printable(file)} cannot be read: ${code ?? String(error)}`);
+  }
+  return parseConfigText(text, file);
+}
+
+/**
+ * An ssh config may be a link (into a dotfiles checkout, say), but it must end at a
+ * regular file: a directory is an error naming it, and a FIFO is never waited on.
+ */
+function readRegularFile(file: string): string {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `ssh config ${printable(file)} is not a regular file`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 

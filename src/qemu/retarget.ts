@@ -1,5 +1,6 @@
 import { KvmFarmError } from '../util/errors.js';
 import { ARCHES, type ArchName } from './arch.js';
+import { checkRecordedArgs, chooseQemuBinary } from './recorded-args.js';
 import { SETTING, newBootToken, type BuiltQemuCommand } from './build-command.js';
 import type { Accel, QemuCommand } from './types.js';
 
@@ -19,8 +20,13 @@ export interface RetargetOptions {
   /** Boot token; a fresh random one unless given (tests). */
   token?: string;
   arch?: ArchName;
-  /** --qemu-cmd: run this qemu binary instead of the recorded one. */
+  /**
+   * --qemu-cmd: the qemu binary to run. Without it, the architecture's qemu that
+   * the recorded first word names; the recorded word itself is never run.
+   */
   qemuBinary?: string;
+  /** Where the recorded command came from, for error lines. */
+  origin?: string;
 }
 
 const TOKEN_ARG = /^kvmfarm\.token=/;
@@ -30,7 +36,9 @@ const SHUTDOWN_SECS_ARG = /^([A-Za-z0-9_]+\.shutdown_secs=)\d+$/;
  * An earlier run's qemu command, pointed at a new run directory: new kernel and console
  * paths, a fresh boot token, and, when asked, a new duration, accelerator and extra boot
  * arguments, with the settings lines to match. Everything else stays as recorded, so a
- * rerun boots exactly what ran before (kvm-again.sh's kvm-transform.sh does the same).
+ * rerun boots exactly what ran before (kvm-again.sh's kvm-transform.sh does the same),
+ * except the binary: kvm-farm picks that (recorded-args.ts), and refuses recorded
+ * words that would run programs or open host files.
  */
 export function retargetQemuCommand(recorded: QemuCommand, options: RetargetOptions): BuiltQemuCommand {
   const argv = [...recorded.argv];
@@ -42,7 +50,8 @@ export function retargetQemuCommand(recorded: QemuCommand, options: RetargetOpti
     return at + 1;
   };
 
-  if (options.qemuBinary) argv[0] = options.qemuBinary;
+  checkRecordedArgs(argv, options.origin ?? 'qemu-cmd');
+  argv[0] = chooseQemuBinary(recorded.argv[0], options.qemuBinary);
   argv[valueAfter('-kernel')] = options.kernel;
   const serialAt = argv.findIndex((w, i) => w === '-serial' && argv[i + 1]?.startsWith('file:'));
   if (serialAt < 0) throw new KvmFarmError('KVMFARM_BAD_QEMU_CMD', 'qemu-cmd has no "-serial file:" console to rewrite');

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readBzImageBanner } from '../build/kernel-banner.js';
 import type { Batch } from '../plan/types.js';
@@ -6,7 +5,8 @@ import { formatQemuCmdFile, newBootToken, type BuiltQemuCommand } from '../qemu/
 import { retargetQemuCommand } from '../qemu/retarget.js';
 import type { Accel } from '../qemu/types.js';
 import { INSTANCE_FILES } from '../rundir/layout.js';
-import type { BlobIndex } from './blobs.js';
+import { writeInside } from '../rundir/safe-write.js';
+import type { BlobIndex, Blob } from './blobs.js';
 import type { PlacedInstance } from './run-guest-on.js';
 import { remoteBlob, remoteInstanceDir, type RemotePaths } from './remote-paths.js';
 
@@ -34,8 +34,10 @@ export async function placeOnHost(input: PlaceInput): Promise<Map<string, Placed
       const recorded = input.commands.get(id)!;
       const localKernel = valueAfter(recorded.argv, '-kernel')!;
       const token = newBootToken();
-      const local = retargetQemuCommand(recorded, { kernel: localKernel, consoleLog: path.join(input.runDir, id, INSTANCE_FILES.consoleLog), accel: input.accel, token });
-      writeFileSync(path.join(input.runDir, id, INSTANCE_FILES.qemuCmd), formatQemuCmdFile(local));
+      // The prepared command's binary is the one kvm-again chose, never a recorded word.
+      const qemuBinary = recorded.argv[0]!;
+      const local = retargetQemuCommand(recorded, { kernel: localKernel, consoleLog: path.join(input.runDir, id, INSTANCE_FILES.consoleLog), accel: input.accel, token, qemuBinary });
+      writeInside(input.runDir, path.join(id, INSTANCE_FILES.qemuCmd), formatQemuCmdFile(local));
       const banner = await readBzImageBanner(localKernel);
       if (!input.paths) {
         placed.set(id, { command: local, ...(banner ? { banner } : {}) });
@@ -43,7 +45,7 @@ export async function placeOnHost(input: PlaceInput): Promise<Map<string, Placed
       }
       const needs = await input.blobs.ofCommand(recorded);
       const remoteConsole = path.posix.join(remoteInstanceDir(input.paths, id), INSTANCE_FILES.consoleLog);
-      const remote = retargetQemuCommand(recorded, { kernel: remoteBlob(input.paths, needs.get('-kernel')!.hash), consoleLog: remoteConsole, accel: input.accel, token });
+      const remote = retargetQemuCommand(recorded, { kernel: remoteBlob(input.paths, needs.get('-kernel')!.hash), consoleLog: remoteConsole, accel: input.accel, token, qemuBinary });
       const initrd = needs.get('-initrd');
       if (initrd) remote.argv[remote.argv.lastIndexOf('-initrd') + 1] = remoteBlob(input.paths, initrd.hash);
       placed.set(id, { command: remote, remoteConsole, ...(banner ? { banner } : {}) });

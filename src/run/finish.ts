@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readBzImageBanner } from '../build/kernel-banner.js';
 import type { Batch } from '../plan/types.js';
@@ -7,6 +6,7 @@ import { countVerdicts, runExitCode } from '../report/totals.js';
 import type { InstanceResult, RunSummary } from '../report/types.js';
 import { writeReports } from '../report/write.js';
 import { writeRunFile } from '../rundir/files.js';
+import { writeInside } from '../rundir/safe-write.js';
 import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import type { TortureSuite } from '../scenarios/suites.js';
 import { bootBatches } from './boot.js';
@@ -39,7 +39,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
   let interrupted = false;
   if (input.bootNothing) {
     writeRunFile(runDir, RUN_FILES.buildonly, '');
-    for (const id of input.commands.keys()) writeFileSync(path.join(runDir, id, INSTANCE_FILES.buildonly), '');
+    for (const id of input.commands.keys()) writeInside(runDir, path.join(id, INSTANCE_FILES.buildonly), '');
   } else {
     if (!input.accel) throw new Error('finishRun: an accelerator is needed to boot');
     const banners = new Map(

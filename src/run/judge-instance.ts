@@ -1,10 +1,11 @@
-import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { analyzeConsoleFile, formatDiags, judge } from '../analyze/index.js';
 import type { Verdict } from '../analyze/types.js';
 import type { KernelBanner } from '../build/kernel-banner.js';
 import type { GuestRun } from '../qemu/types.js';
 import { INSTANCE_FILES } from '../rundir/layout.js';
+import { CONSOLE_FILE_BYTES, openInside } from '../rundir/safe-read.js';
+import { writeInside } from '../rundir/safe-write.js';
 import type { TortureSuite } from '../scenarios/suites.js';
 
 export interface JudgeGuestInput {
@@ -22,11 +23,16 @@ export interface JudgeGuestInput {
  */
 export async function judgeGuest(input: JudgeGuestInput): Promise<Verdict> {
   const { dir, guest } = input;
-  const consoleLog = path.join(dir, INSTANCE_FILES.consoleLog);
-  const findings = existsSync(consoleLog)
-    ? await analyzeConsoleFile(consoleLog, { suite: input.suite, token: guest.token })
-    : null;
-  if (findings) writeFileSync(path.join(dir, INSTANCE_FILES.diags), formatDiags(findings));
+  // The instance directory's parent is the run: nothing is read from or written to outside it.
+  const runDir = path.dirname(dir);
+  const id = path.basename(dir);
+  const consoleLog = await openInside(runDir, path.join(id, INSTANCE_FILES.consoleLog), CONSOLE_FILE_BYTES);
+  let findings = null;
+  if (consoleLog) {
+    await consoleLog.handle.close();
+    findings = await analyzeConsoleFile(consoleLog.real, { suite: input.suite, token: guest.token, maxBytes: consoleLog.size });
+  }
+  if (findings) writeInside(runDir, path.join(id, INSTANCE_FILES.diags), formatDiags(findings));
   const verdict = judge({
     instance: guest.instance,
     findings,
@@ -35,7 +41,7 @@ export async function judgeGuest(input: JudgeGuestInput): Promise<Verdict> {
     ...(input.banner ? { expectedBanner: input.banner } : {}),
     durationSeconds: input.durationSeconds,
   });
-  writeFileSync(path.join(dir, INSTANCE_FILES.guest), `${JSON.stringify(guest, null, 2)}\n`);
-  writeFileSync(path.join(dir, INSTANCE_FILES.verdict), `${JSON.stringify(verdict, null, 2)}\n`);
+  writeInside(runDir, path.join(id, INSTANCE_FILES.guest), `${JSON.stringify(guest, null, 2)}\n`);
+  writeInside(runDir, path.join(id, INSTANCE_FILES.verdict), `${JSON.stringify(verdict, null, 2)}\n`);
   return verdict;
 }

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { checkMakeTarget } from '../build/configure.js';
 import path from 'node:path';
 import { buildKernels, type KernelBuildResult } from '../build/index.js';
 import { resolveKernelTree } from '../build/kernel-tree.js';
@@ -27,6 +28,7 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
   const log = options.log ?? (() => {});
   const startedAt = new Date();
   const prepared = prepareRun(options);
+  checkMakeTarget(options.defconfig, '--defconfig');
   const tree = resolveKernelTree(options.kernelDir);
   const runDir = createRunDir({
     ...(options.results === undefined ? {} : { results: options.results }),

@@ -1,13 +1,17 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { buildFailedVerdict, notRunVerdict } from '../analyze/judge.js';
 import { readBzImageBanner } from '../build/kernel-banner.js';
 import { parseQemuCmdFile, SETTING } from '../qemu/index.js';
 import type { Accel, GuestRun } from '../qemu/types.js';
-import { countVerdicts, runExitCode } from '../report/totals.js';
+import { countVerdicts, runExitCode, VERDICT_KINDS } from '../report/totals.js';
+import type { VerdictKind } from '../analyze/types.js';
 import type { InstanceResult, RunSummary } from '../report/types.js';
 import { writeReports } from '../report/write.js';
 import { readRunDir } from '../rundir/files.js';
+import { readTextInside, regularFileInside } from '../rundir/safe-read.js';
+import { printable } from '../fleet/one-line.js';
+import { KvmFarmError } from '../util/errors.js';
 import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import { getSuite } from '../scenarios/suites.js';
 import { scenarioOfInstance } from '../scenarios/configs-spec.js';
@@ -28,19 +32,21 @@ export async function recheckRun(dir: string): Promise<RunSummary> {
   for (const [batchIndex, batch] of run.batches.entries()) {
     for (const id of batch) {
       const instanceDir = path.join(run.dir, id);
+      // Every file of the run is read through the safe-open rule, against the run directory.
+      const has = (name: string) => regularFileInside(run.dir, path.join(id, name)) !== undefined;
       const old = before.get(id);
       const result: InstanceResult = {
         instance: id,
         scenario: scenarioOfInstance(id),
         batch: batchIndex + 1,
         cpus: old?.cpus ?? 0,
-        kernel: old?.kernel ?? { source: existsSync(path.join(instanceDir, INSTANCE_FILES.bzImage)) ? 'built' : 'build-failed', configMismatches: [] },
+        kernel: old?.kernel ?? { source: has(INSTANCE_FILES.bzImage) ? 'built' : 'build-failed', configMismatches: [] },
         warnings: old?.warnings ?? [],
       };
-      const guest = readGuest(instanceDir, id);
+      const guest = readGuest(run.dir, id);
       if (guest) {
-        const image = path.join(instanceDir, INSTANCE_FILES.bzImage);
-        const banner = existsSync(image) ? await readBzImageBanner(image) : undefined;
+        const image = regularFileInside(run.dir, path.join(id, INSTANCE_FILES.bzImage));
+        const banner = image ? await readBzImageBanner(image.real) : undefined;
         result.guest = guest;
         result.host = guest.host;
         result.verdict = await judgeGuest({
@@ -48,18 +54,18 @@ export async function recheckRun(dir: string): Promise<RunSummary> {
           guest,
           suite,
           ...(banner ? { banner } : {}),
-          durationSeconds: durationOf(instanceDir) ?? previous?.durationSeconds ?? 0,
+          durationSeconds: durationOf(run.dir, id) ?? previous?.durationSeconds ?? 0,
         });
       } else if (old?.verdict?.kind === 'build-failed' || result.kernel.source === 'build-failed') {
         result.verdict = old?.verdict ?? buildFailedVerdict(id, { reason: 'no kernel image in the run directory', quoted: [] });
-      } else if (!existsSync(path.join(instanceDir, INSTANCE_FILES.buildonly))) {
+      } else if (!has(INSTANCE_FILES.buildonly)) {
         result.verdict = old?.verdict ?? notRunVerdict(id, 'no console log');
       }
       instances.push(result);
     }
   }
-  const interrupted = existsSync(path.join(run.dir, RUN_FILES.interrupted));
-  const buildonly = existsSync(path.join(run.dir, RUN_FILES.buildonly));
+  const interrupted = regularFileInside(run.dir, RUN_FILES.interrupted) !== undefined;
+  const buildonly = regularFileInside(run.dir, RUN_FILES.buildonly) !== undefined;
   const summary: RunSummary = {
     runDir: run.dir,
     suite: suite.name,
@@ -78,28 +84,46 @@ export async function recheckRun(dir: string): Promise<RunSummary> {
   return summary;
 }
 
+/**
+ * The run's earlier summary.json, whose per-instance fields carry over where the disk
+ * has nothing newer. It is the run directory's word, so only well-formed entries count.
+ */
 function readPreviousSummary(runDir: string): RunSummary | undefined {
-  const file = path.join(runDir, RUN_FILES.summary);
-  if (!existsSync(file)) return undefined;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as RunSummary;
+    const summary = JSON.parse(readTextInside(runDir, RUN_FILES.summary) ?? 'null') as RunSummary | null;
+    if (!summary || typeof summary !== 'object' || !Array.isArray(summary.instances)) return undefined;
+    const instances = summary.instances.filter((x) => x && typeof x.instance === 'string' && isKernel(x.kernel) && Array.isArray(x.warnings) && (x.verdict === undefined || isVerdict(x.verdict)));
+    return { ...summary, instances };
   } catch {
     return undefined;
   }
 }
 
+function isKernel(k: unknown): boolean {
+  return typeof k === 'object' && k !== null && typeof (k as { source?: unknown }).source === 'string' && Array.isArray((k as { configMismatches?: unknown }).configMismatches);
+}
+
+function isVerdict(v: unknown): boolean {
+  const x = v as { kind?: unknown; reasons?: unknown; quoted?: unknown; gracePeriods?: unknown; gracePeriodRate?: unknown };
+  const numberOrAbsent = (n: unknown) => n === undefined || (typeof n === 'number' && Number.isFinite(n));
+  return typeof x === 'object' && x !== null && VERDICT_KINDS.includes(x.kind as VerdictKind) && Array.isArray(x.reasons) && Array.isArray(x.quoted)
+    && numberOrAbsent(x.gracePeriods) && numberOrAbsent(x.gracePeriodRate);
+}
+
 /**
  * The guest's record: kvm-farm's guest.json, or for a console without one (an
  * rcutorture run, a hand-run qemu-cmd) a record made from qemu-cmd and qemu-retval.
+ * A guest.json that is not a guest record is an error naming it.
  */
-function readGuest(instanceDir: string, id: string): GuestRun | undefined {
-  const recorded = path.join(instanceDir, INSTANCE_FILES.guest);
-  if (existsSync(recorded)) return JSON.parse(readFileSync(recorded, 'utf8')) as GuestRun;
-  const consoleLog = path.join(instanceDir, INSTANCE_FILES.consoleLog);
-  if (!existsSync(consoleLog)) return undefined;
-  const settings = readSettings(instanceDir);
-  const retvalFile = path.join(instanceDir, INSTANCE_FILES.qemuRetval);
-  const retval = existsSync(retvalFile) ? Number(readFileSync(retvalFile, 'utf8').trim()) : null;
+function readGuest(runDir: string, id: string): GuestRun | undefined {
+  const recordedName = path.join(id, INSTANCE_FILES.guest);
+  const recorded = readTextInside(runDir, recordedName);
+  if (recorded !== undefined) return parseGuestRecord(recorded, path.join(runDir, recordedName), id, path.join(runDir, id, INSTANCE_FILES.consoleLog));
+  const consoleLog = path.join(runDir, id, INSTANCE_FILES.consoleLog);
+  if (!regularFileInside(runDir, consoleLog)) return undefined;
+  const settings = readSettings(runDir, id);
+  const retvalText = readTextInside(runDir, path.join(id, INSTANCE_FILES.qemuRetval));
+  const retval = retvalText === undefined ? null : Number(retvalText.trim());
   return {
     instance: id,
     host: 'localhost',
@@ -116,12 +140,54 @@ function readGuest(instanceDir: string, id: string): GuestRun | undefined {
   };
 }
 
-function readSettings(instanceDir: string): Record<string, string> {
-  const file = path.join(instanceDir, INSTANCE_FILES.qemuCmd);
-  return existsSync(file) ? parseQemuCmdFile(readFileSync(file, 'utf8')).settings : {};
+/** A guest.json checked field by field; the console is always the instance's own, whatever logPath says. */
+function parseGuestRecord(text: string, file: string, id: string, consoleLog: string): GuestRun {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new KvmFarmError('KVMFARM_NOT_A_RUNDIR', `${printable(file)} is not valid JSON (${printable((error as Error).message)})`);
+  }
+  const g = raw as Record<string, unknown>;
+  const bad = (field: string): never => {
+    throw new KvmFarmError('KVMFARM_NOT_A_RUNDIR', `${printable(file)} is not a guest record: field "${field}" is missing or of the wrong type`);
+  };
+  if (typeof g !== 'object' || g === null || Array.isArray(g)) bad('(the whole record)');
+  const num = (f: string) => (g[f] === null || (typeof g[f] === 'number' && Number.isFinite(g[f])) ? (g[f] as number | null) : bad(f));
+  const str = (f: string) => (typeof g[f] === 'string' ? (g[f] as string) : bad(f));
+  const strOrNull = (f: string) => (g[f] === null || typeof g[f] === 'string' ? (g[f] as string | null) : bad(f));
+  const bool = (f: string) => (typeof g[f] === 'boolean' ? (g[f] as boolean) : bad(f));
+  const accel = str('accel');
+  if (accel !== 'kvm' && accel !== 'tcg') bad('accel');
+  const durationMs = num('durationMs');
+  return {
+    instance: id,
+    host: str('host'),
+    exitCode: num('exitCode'),
+    signal: strOrNull('signal'),
+    timedOut: bool('timedOut'),
+    noOutput: bool('noOutput'),
+    stopped: bool('stopped'),
+    startError: strOrNull('startError'),
+    durationMs: durationMs ?? 0,
+    logPath: consoleLog,
+    token: str('token'),
+    accel: accel as Accel,
+  };
 }
 
-function durationOf(instanceDir: string): number | undefined {
-  const seconds = Number(readSettings(instanceDir)[SETTING.seconds]);
+function readSettings(runDir: string, id: string): Record<string, string> {
+  const name = path.join(id, INSTANCE_FILES.qemuCmd);
+  const text = readTextInside(runDir, name);
+  if (text === undefined) return {};
+  try {
+    return parseQemuCmdFile(text).settings;
+  } catch (error) {
+    throw new KvmFarmError('KVMFARM_BAD_QEMU_CMD', `${printable(path.join(runDir, name))}: ${(error as Error).message}`);
+  }
+}
+
+function durationOf(runDir: string, id: string): number | undefined {
+  const seconds = Number(readSettings(runDir, id)[SETTING.seconds]);
   return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
 }

@@ -1,7 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { KvmFarmError } from '../util/errors.js';
+import { printable } from '../fleet/one-line.js';
 import { datestamp } from './layout.js';
+
+function describeMkdirError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EEXIST' || code === 'ENOTDIR') return 'a file that is not a directory is in the way';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return code ?? String(error);
+}
 
 export interface CreateRunDirOptions {
   /** Parent of run directories (`--results`), default `res` under the current directory. */
@@ -20,17 +28,21 @@ export function createRunDir(options: CreateRunDirOptions = {}): string {
   const results = path.resolve(options.results ?? 'res');
   const name = options.name ?? `${datestamp()}${options.suffix ?? ''}`;
   if (!/^[A-Za-z0-9._/-]+$/.test(name) || name.split('/').includes('..')) {
-    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--datestamp "${name}" may hold only letters, digits, . _ - and /`);
+    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--datestamp "${printable(name)}" may hold only letters, digits, . _ - and /`);
   }
   const dir = path.join(results, name);
-  mkdirSync(path.dirname(dir), { recursive: true });
+  try {
+    mkdirSync(path.dirname(dir), { recursive: true });
+  } catch (error) {
+    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `cannot make the results directory ${printable(path.dirname(dir))}: ${describeMkdirError(error)}`);
+  }
   try {
     mkdirSync(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new KvmFarmError('KVMFARM_RUNDIR_EXISTS', `run directory ${dir} already exists; it is never overwritten`);
+      throw new KvmFarmError('KVMFARM_RUNDIR_EXISTS', `run directory ${printable(dir)} already exists; it is never overwritten`);
     }
-    throw error;
+    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `cannot make the run directory ${printable(dir)}: ${describeMkdirError(error)}`);
   }
   return dir;
 }

@@ -1,21 +1,40 @@
-import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Batch } from '../plan/types.js';
+import { printable } from '../fleet/one-line.js';
 import { KvmFarmError } from '../util/errors.js';
 import { RUN_FILES } from './layout.js';
+import { readTextInside } from './safe-read.js';
+import { appendInside, writeInside } from './safe-write.js';
 
 /** `1.  TREE01 TREE02`: one batch a line, the format kvm-again.sh reads. */
 export function formatScenariosFile(batches: Batch[]): string {
   return batches.map((b, i) => `${i + 1}. ${b.instances.map((x) => ` ${x.id}`).join('')}\n`).join('');
 }
 
-/** Batches of instance ids from a `scenarios` file. */
-export function parseScenariosFile(text: string): string[][] {
-  return text
+/**
+ * An instance id names a directory inside the run: one plain name, no `/`, not
+ * `.` or `..`, nothing unprintable. A run directory from elsewhere is checked
+ * against this before any id becomes a path.
+ */
+const INSTANCE_ID = /^(?!\.\.?$)[^/\x00-\x20\x7f-\x9f]{1,128}$/;
+
+export function isInstanceId(id: string): boolean {
+  return INSTANCE_ID.test(id);
+}
+
+/** Batches of instance ids from a `scenarios` file; an id that is not a plain name is an error naming it. */
+export function parseScenariosFile(text: string, origin: string = RUN_FILES.scenarios): string[][] {
+  const batches = text
     .split('\n')
     .filter((line) => /^\d+\./.test(line.trim()))
     .map((line) => line.trim().split(/\s+/).slice(1));
+  const bad = batches.flat().find((id) => !isInstanceId(id));
+  if (bad !== undefined) {
+    throw new KvmFarmError('KVMFARM_NOT_A_RUNDIR', `${printable(origin)} names instance "${printable(bad)}", which is not a plain directory name; refused`);
+  }
+  return batches;
 }
 
 /** `batch instance cpus` lines, then `# cpus=N`, as kvm.sh records a run. */
@@ -26,7 +45,7 @@ export function formatBatchesFile(batches: Batch[], cpus: number): string {
 
 /** Appends one timestamped line to the run's log. */
 export function appendRunLog(runDir: string, line: string): void {
-  appendFileSync(path.join(runDir, RUN_FILES.log), `${new Date().toISOString()} ${line}\n`);
+  appendInside(runDir, RUN_FILES.log, `${new Date().toISOString()} ${line}\n`);
 }
 
 /**
@@ -56,24 +75,32 @@ export interface RunDirInfo {
 /** Reads what kvm-again and kvm-recheck need, with one clear error when it is not a run directory. */
 export function readRunDir(dir: string): RunDirInfo {
   const absolute = path.resolve(dir);
-  if (!existsSync(absolute) || !statSync(absolute).isDirectory()) {
-    throw new KvmFarmError('KVMFARM_NOT_A_RUNDIR', `run directory "${dir}" does not exist`);
+  if (!isDirectory(absolute)) {
+    throw new KvmFarmError('KVMFARM_NOT_A_RUNDIR', `run directory "${printable(dir)}" does not exist or is not a directory`);
   }
-  const scenariosPath = path.join(absolute, RUN_FILES.scenarios);
-  const suitePath = path.join(absolute, RUN_FILES.tortureSuite);
-  if (!existsSync(scenariosPath) || !existsSync(suitePath)) {
+  const scenarios = readTextInside(absolute, RUN_FILES.scenarios);
+  const suite = readTextInside(absolute, RUN_FILES.tortureSuite);
+  if (scenarios === undefined || suite === undefined) {
     throw new KvmFarmError(
       'KVMFARM_NOT_A_RUNDIR',
-      `"${dir}" is not a run directory: it has no ${RUN_FILES.scenarios} or ${RUN_FILES.tortureSuite} file`,
+      `"${printable(dir)}" is not a run directory: it has no ${RUN_FILES.scenarios} or ${RUN_FILES.tortureSuite} file`,
     );
   }
   return {
     dir: absolute,
-    suite: readFileSync(suitePath, 'utf8').trim(),
-    batches: parseScenariosFile(readFileSync(scenariosPath, 'utf8')),
+    suite: suite.trim(),
+    batches: parseScenariosFile(scenarios, path.join(absolute, RUN_FILES.scenarios)),
   };
 }
 
 export function writeRunFile(runDir: string, name: string, text: string): void {
-  writeFileSync(path.join(runDir, name), text);
+  writeInside(runDir, name, text);
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
 }

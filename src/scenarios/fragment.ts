@@ -1,3 +1,4 @@
+import { printable } from '../fleet/one-line.js';
 import { KvmFarmError } from '../util/errors.js';
 import type { KconfigSetting } from './types.js';
 
@@ -58,7 +59,7 @@ export function parseSetting(text: string, origin: string): KconfigSetting {
   if (eq < 0 || !OPTION.test(option) || !VALUE.test(value)) {
     throw new KvmFarmError(
       'KVMFARM_BAD_FRAGMENT',
-      `${origin}: "${text}" is not a Kconfig setting (CONFIG_NAME=y|n|m|number|"string")`,
+      `${printable(origin)}: "${printable(text)}" is not a Kconfig setting (CONFIG_NAME=y|n|m|number|"string")`,
     );
   }
   return { option, value, origin };

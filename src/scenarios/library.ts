@@ -1,6 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { printable } from '../fleet/one-line.js';
+import { readTextInside } from '../rundir/safe-read.js';
 import { KvmFarmError } from '../util/errors.js';
 import { parseBootFile, parseFragment } from './fragment.js';
 import type { TortureSuite } from './suites.js';
@@ -37,16 +39,18 @@ export function bundledScenarioDir(suite: TortureSuite): string {
 export function loadScenarioLibrary(dir: string): ScenarioLibrary {
   const absolute = path.resolve(dir);
   if (!isDirectory(absolute)) {
-    throw new KvmFarmError('KVMFARM_SCENARIO_DIR', `scenario directory "${dir}" does not exist or is not a directory`);
+    throw new KvmFarmError('KVMFARM_SCENARIO_DIR', `scenario directory "${printable(dir)}" does not exist or is not a directory`);
   }
   const available = readdirSync(absolute)
     .filter((name) => SCENARIO_NAME.test(name) && !NOT_SCENARIOS.has(name))
-    .filter((name) => statSync(path.join(absolute, name)).isFile())
+    .filter((name) => isFile(path.join(absolute, name)))
     .sort();
-  const cflistText = readOptional(path.join(absolute, 'CFLIST')) ?? '';
+  // Every file is read through the safe-open rule: a FIFO, a device or a link out of the directory is refused.
+  const readOptional = (name: string): string | undefined => readTextInside(absolute, name);
+  const cflistText = readOptional('CFLIST') ?? '';
   const cflist = cflistText.split(/\s+/).filter((word) => word !== '' && !word.startsWith('#'));
   const cfcommonPath = path.join(absolute, 'CFcommon');
-  const cfcommonText = readOptional(cfcommonPath);
+  const cfcommonText = readOptional('CFcommon');
   const cfcommon = cfcommonText === undefined ? [] : parseFragment(cfcommonText, cfcommonPath).settings;
   const cache = new Map<string, Scenario>();
 
@@ -56,12 +60,14 @@ export function loadScenarioLibrary(dir: string): ScenarioLibrary {
     if (!available.includes(name)) {
       throw new KvmFarmError(
         'KVMFARM_UNKNOWN_SCENARIO',
-        `unknown scenario "${name}" in ${absolute}; available: ${available.join(' ')}`,
+        `unknown scenario "${printable(name)}" in ${printable(absolute)}; available: ${printable(available.join(' '), 1000)}`,
       );
     }
     const fragmentPath = path.join(absolute, name);
-    const { settings, checks, base } = parseFragment(readFileSync(fragmentPath, 'utf8'), fragmentPath);
-    const bootText = readOptional(`${fragmentPath}.boot`);
+    const fragmentText = readOptional(name);
+    if (fragmentText === undefined) throw new KvmFarmError('KVMFARM_UNKNOWN_SCENARIO', `scenario file ${printable(fragmentPath)} is gone`);
+    const { settings, checks, base } = parseFragment(fragmentText, fragmentPath);
+    const bootText = readOptional(`${name}.boot`);
     const scenario: Scenario = {
       name,
       dir: absolute,
@@ -85,11 +91,10 @@ function isDirectory(p: string): boolean {
   }
 }
 
-function readOptional(p: string): string | undefined {
+function isFile(p: string): boolean {
   try {
-    return readFileSync(p, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    return statSync(p).isFile();
+  } catch {
+    return false;
   }
 }

@@ -1,3 +1,4 @@
+import { printable } from '../fleet/one-line.js';
 import { KvmFarmError } from '../util/errors.js';
 
 /**
@@ -73,11 +74,12 @@ export const SUITES: Readonly<Record<string, TortureSuite>> = {
 };
 
 export function getSuite(name: string): TortureSuite {
-  const suite = SUITES[name];
+  // Own properties only: a torture_suite file saying `constructor` must not find Object's.
+  const suite = Object.prototype.hasOwnProperty.call(SUITES, name) ? SUITES[name] : undefined;
   if (!suite) {
     throw new KvmFarmError(
       'KVMFARM_BAD_ARGUMENT',
-      `--torture "${name}" is not a known suite; known: ${Object.keys(SUITES).join(', ')}`,
+      `--torture "${printable(name)}" is not a known suite; known: ${Object.keys(SUITES).join(', ')}`,
     );
   }
   return suite;

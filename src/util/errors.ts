@@ -22,6 +22,7 @@ export type KvmFarmErrorCode =
   | 'KVMFARM_QUORUM'
   | 'KVMFARM_HOST_TIMEOUT'
   | 'KVMFARM_UNSAFE_ARCHIVE'
+  | 'KVMFARM_UNSAFE_FILE'
   | 'KVMFARM_INTERRUPTED';
 
 export class KvmFarmError extends Error {

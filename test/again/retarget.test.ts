@@ -52,6 +52,28 @@ describe('retargetQemuCommand', () => {
   });
 
   it('refuses a command it cannot rewrite', () => {
-    expect(() => retargetQemuCommand({ argv: ['qemu', '-m', '512'], settings: {} }, { kernel: '/k', consoleLog: '/c' })).toThrow(/-kernel/);
+    expect(() => retargetQemuCommand({ argv: ['qemu-system-x86_64', '-m', '512'], settings: {} }, { kernel: '/k', consoleLog: '/c' })).toThrow(/-kernel/);
+  });
+
+  it('never runs the recorded first word: the architecture\'s qemu, or --qemu-cmd', () => {
+    const hostile = { ...recorded, argv: ['/tmp/evil/qemu-system-x86_64', ...recorded.argv.slice(1)] };
+    expect(retargetQemuCommand(hostile, { kernel: '/k', consoleLog: '/c' }).argv[0]).toBe('qemu-system-x86_64');
+    expect(retargetQemuCommand(hostile, { kernel: '/k', consoleLog: '/c', qemuBinary: '/opt/q' }).argv[0]).toBe('/opt/q');
+    const shell = { ...recorded, argv: ['sh', '-c', 'touch /tmp/pwned', ...recorded.argv.slice(1)] };
+    expect(() => retargetQemuCommand(shell, { kernel: '/k', consoleLog: '/c' })).toThrow(/starts with "sh", not a qemu kvm-farm knows.*--qemu-cmd/);
+  });
+
+  it.each([
+    [['-plugin', 'file=/tmp/evil.so']],
+    [['-netdev', 'tap,id=n,script=/tmp/x']],
+    [['-device', 'loader,file=/etc/shadow,addr=0x1000']],
+    [['-initrd', '/home/me/.ssh/id_rsa']],
+    [['-net', 'user']],
+    [['-serial', 'stdio']],
+    [['--chardev', 'socket,id=c,path=/run/x']],
+    [['-machine', 'q35,dumpdtb=/home/me/.bashrc']],
+  ])('refuses recorded words that run programs or open host files: %j', (words) => {
+    const hostile = { ...recorded, argv: [...recorded.argv, ...words] };
+    expect(() => retargetQemuCommand(hostile, { kernel: '/k', consoleLog: '/c' })).toThrow(/recorded qemu argument .* not rerun/);
   });
 });
