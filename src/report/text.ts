@@ -11,7 +11,8 @@ export function formatInstanceLine(x: InstanceResult): string {
   }
   if (x.host) parts.push(`on ${x.host}`);
   parts.push(`kernel ${x.kernel.source}`);
-  if (x.verdict && x.verdict.reasons.length > 0) parts.push(`- ${x.verdict.reasons.join('; ')}`);
+  if (x.verdict?.title !== undefined) parts.push(`- ${x.verdict.title}`);
+  if (x.verdict && x.verdict.reasons.length > 0) parts.push(`(${x.verdict.reasons.join('; ')})`);
   if (x.kernel.configMismatches.length > 0) parts.push(`[config: ${x.kernel.configMismatches.length} mismatch(es)]`);
   for (const w of x.warnings) parts.push(`[${w}]`);
   return parts.join(' ');
