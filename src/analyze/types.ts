@@ -142,6 +142,8 @@ export interface ConsoleFindings {
   /** Grace periods completed: `lastVersion` for suites that report them, else null. */
   gracePeriods: number | null;
   versionProblem: VersionSequenceProblem | null;
+  /** The statistics count over kernel time, one point per 10 s at most (see gp-series.ts). */
+  gpSeries: import('./gp-series.js').GpPoint[];
   /** Lines per problem kind (only kinds seen appear). */
   counts: Partial<Record<ProblemKind, number>>;
   /** The first lines of each kind, at most {@link QUOTES_PER_KIND} each. */

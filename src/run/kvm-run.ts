@@ -79,6 +79,7 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
           source: build.status,
           ...(build.kernelVersion ? { version: build.kernelVersion } : {}),
           buildMs: build.durationMs,
+          ...(build.startedAt ? { buildStartedAt: build.startedAt } : {}),
           configMismatches: build.configMismatches.map((m) => `${m.option}: wanted ${m.wanted}, got ${m.got}`),
         },
         warnings: [],
