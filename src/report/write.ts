@@ -1,11 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RUN_FILES } from '../rundir/layout.js';
+import { recordCommandLine, writeHtmlReport } from './html/write-html.js';
 import { formatJunit } from './junit.js';
 import type { RunSummary } from './types.js';
 
-/** summary.json and junit.xml in the run directory. */
+/** summary.json, junit.xml and report.html in the run directory. */
 export function writeReports(summary: RunSummary): void {
+  recordCommandLine(summary.runDir);
   writeFileSync(path.join(summary.runDir, RUN_FILES.summary), `${JSON.stringify(summary, null, 2)}\n`);
   writeFileSync(path.join(summary.runDir, RUN_FILES.junit), formatJunit(summary));
+  writeHtmlReport(summary);
 }

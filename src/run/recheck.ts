@@ -60,6 +60,8 @@ export async function recheckRun(dir: string): Promise<RunSummary> {
   const interrupted = existsSync(path.join(run.dir, RUN_FILES.interrupted));
   const buildonly = existsSync(path.join(run.dir, RUN_FILES.buildonly));
   const summary: RunSummary = {
+    // What only other kinds of run record (kvm-remote's hosts and timings) stays, for the report.
+    ...previous,
     runDir: run.dir,
     suite: suite.name,
     startedAt: previous?.startedAt ?? statSync(run.dir).mtime.toISOString(),
