@@ -97,8 +97,9 @@ export function crashTitle(kind: ProblemKind, raw: string): string {
       if (text.includes('general protection fault')) return 'general protection fault';
       return 'Oops';
     case 'panic': {
+      // The panic's own sentence; advice after it ("Try passing init= ...") adds nothing.
       const head = text.slice(text.indexOf('Kernel panic')).replace(/\s*\]---\s*$/, '');
-      return normaliseTitle(head);
+      return normaliseTitle(cutAt(head, 'Kernel panic - not syncing: '.length, ['. ']));
     }
     case 'lockdep': {
       const at = text.indexOf('WARNING:');
@@ -107,6 +108,10 @@ export function crashTitle(kind: ProblemKind, raw: string): string {
     case 'stall': {
       const writer = text.indexOf('??? Writer stall');
       if (writer >= 0) return normaliseTitle(`${tortureName(text)}??? Writer stall`);
+      // Which CPU reports a stall is a race: the stalled one (`self-detected stall on CPU`) or
+      // another (`detected stalls on CPUs/tasks`), so one failure gets one title, as syzkaller does.
+      const normal = /^(.*INFO: \S+) (?:self-)?detected stalls? on CPU/.exec(text);
+      if (normal) return normaliseTitle(`${normal[1]} detected stall on CPU`);
       const cpus = text.indexOf('CPUs/tasks');
       return normaliseTitle(cpus >= 0 ? text.slice(0, cpus + 'CPUs/tasks'.length) : text);
     }

@@ -54,16 +54,16 @@ describe('failure titles', () => {
     expect(b).toBe(a);
     const s1 = await titleOf([...boot(), rcuStart(), ...stall(40.2, 0, 21002)]);
     const s2 = await titleOf([...boot(), rcuStart(), ...rcuStat(15, 715), ...stall(77.9, 3, 60111)]);
-    expect(s1).toBe('rcu: INFO: rcu_preempt self-detected stall on CPU');
+    expect(s1).toBe('rcu: INFO: rcu_preempt detected stall on CPU');
     expect(s2).toBe(s1);
   });
 
   it('takes the first crash in the console: the panic that follows an Oops is its consequence', async () => {
     expect(await titleOf([...boot(), rcuStart(), ...stall(40, 1, 2100), `${ts(41)} Kernel panic - not syncing: RCU Stall`])).toBe(
-      'rcu: INFO: rcu_preempt self-detected stall on CPU',
+      'rcu: INFO: rcu_preempt detected stall on CPU',
     );
     expect(await titleOf([...boot(), `${ts(1.5)} Kernel panic - not syncing: No working init found.  Try passing init= option to kernel.`])).toBe(
-      'Kernel panic - not syncing: No working init found. Try passing init= option to kernel',
+      'Kernel panic - not syncing: No working init found',
     );
   });
 
@@ -80,6 +80,7 @@ describe('failure titles', () => {
       'Kernel panic - not syncing: Attempted to kill init! exitcode=ADDR',
     );
     expect(crashTitle('panic', '---[ end Kernel panic - not syncing: Fatal exception ]---')).toBe('Kernel panic - not syncing: Fatal exception');
+    expect(crashTitle('stall', '[ 33.1] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:')).toBe(crashTitle('stall', 'rcu: INFO: rcu_sched self-detected stall on CPU'));
     expect(crashTitle('stall', 'rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 1-... } 21002 jiffies s: 93 root: 0x2/.')).toBe(
       'rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks',
     );
