@@ -1,4 +1,5 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import type { RunProgressListener } from '../progress/run-monitor.js';
 import path from 'node:path';
 import { planRun, allBatches } from '../plan/plan.js';
 import type { Batch } from '../plan/types.js';
@@ -44,6 +45,8 @@ export interface AgainOptions extends RerunSelection {
   bootTimeoutSeconds?: number;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** Told of guests as they go, for a live display. */
+  progress?: RunProgressListener;
 }
 
 /** What a rerun needs before it boots: the new directory, filled, and its plan. */
@@ -96,6 +99,7 @@ export async function againRun(options: AgainOptions): Promise<RunSummary> {
     startedAt,
     say: prepared.say,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.progress ? { progress: options.progress } : {}),
   });
 }
 

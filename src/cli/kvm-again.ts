@@ -4,6 +4,7 @@ import type { AccelRequest } from '../run/options.js';
 import { parseDuration } from '../util/duration.js';
 import { EXIT, reportError, usageError } from './errors.js';
 import { runAndReport, stdio, type Io } from './io.js';
+import { withRunProgress } from './run-progress.js';
 import { positiveInteger, strictParser, wantsHelp } from './run-args.js';
 
 /** kvm-again's own flags; kvm-remote takes the same after a run directory. */
@@ -68,7 +69,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       return EXIT.ok;
     }
     const options = await parseKvmAgainArgs(argv);
-    return await runAndReport(io, (signal) => againRun({ ...options, log: io.out, signal }));
+    return await runAndReport(io, (signal) => withRunProgress(io, (hooks) => againRun({ ...options, ...hooks, signal })));
   } catch (error) {
     return reportError('kvm-again', error, io.err);
   }

@@ -6,6 +6,7 @@ import { kvmRunParser, parseKvmRunArgs, wantsHelp } from './run-args.js';
 import { describeScript } from '../run/script.js';
 import { runKvm } from '../run/kvm-run.js';
 import { runAndReport, stdio, type Io } from './io.js';
+import { withRunProgress } from './run-progress.js';
 
 export type { Io } from './io.js';
 
@@ -27,7 +28,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       else io.out(describeScript(prepared, options));
       return EXIT.ok;
     }
-    return await runAndReport(io, (signal) => runKvm({ ...options, log: io.out, signal }));
+    return await runAndReport(io, (signal) => withRunProgress(io, (hooks) => runKvm({ ...options, ...hooks, signal })));
   } catch (error) {
     return reportError('kvm-run', error, io.err);
   }
