@@ -64,7 +64,7 @@ describe('report.html in headless chromium', () => {
     const dom = await readReportDom(page);
     expect(dom.rows).toHaveLength(1000);
     expect(dom.sections).toHaveLength(1000);
-    await screenshot(page, 'report-synthetic-1000.png');
+    await screenshot(page, 'report-synthetic-1000.png', false);
     await page.close();
   }, 60_000);
 });
