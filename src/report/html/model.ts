@@ -126,7 +126,7 @@ function localTimeline(summary: RunSummary): Timeline {
 function guestSpan(x: InstanceResult, t0: number): Bar[] {
   const g = x.guest;
   if (!g) return [];
-  // Records from before start times were kept: assume the guest ended when the run did.
+  // A record from before start times were kept has no place on the timeline; the table still lists it.
   const start = g.startedAt ? Date.parse(g.startedAt) - t0 : undefined;
   if (start === undefined || !Number.isFinite(start)) return [];
   return [
