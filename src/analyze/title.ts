@@ -47,8 +47,10 @@ function consoleTitle(f: ConsoleFindings | null, verdict: Verdict, stopped: bool
   if (!f) return `${verdict.kind}: no console`;
   const crash = earliest(f, CRASH_KINDS);
   if (crash) return crashTitle(crash.kind, crash.line.text);
-  const bang = f.quoted.bang?.[0];
-  if (bang) return bangTitle(bang.text);
+  const bangs = (f.quoted.bang ?? []).map((l) => bangTitle(l.text));
+  // A WARN fired in the middle of a `!!!` line leaves its first part bare (`rcu-torture: !!!`):
+  // the first line that says what went wrong names the failure.
+  if (bangs.length > 0) return bangs.find((t) => !t.endsWith('!!!')) ?? bangs[0]!;
   const failure = f.quoted.failure?.[0];
   if (failure) return failureLineTitle(failure.text);
   if (f.versionProblem) {

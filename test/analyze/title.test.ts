@@ -47,6 +47,22 @@ describe('failure titles', () => {
     expect(await titleOf(lines)).toBe('rcu-torture: !!! Reader Pipe');
   });
 
+  it('takes the first "!!!" line that says what failed, not one a WARN cut short', async () => {
+    const lines = [
+      ...boot(),
+      rcuStart(),
+      ...rcuStat(15, 715),
+      `${ts(30)} rcu-torture: !!! `,
+      `${ts(30)} ------------[ cut here ]------------`,
+      `${ts(30)} WARNING: CPU: 1 PID: 70 at kernel/rcu/rcutorture.c:1700 rcu_torture_stats_print+0x5a/0x6b0`,
+      `${ts(30)} Call Trace:`,
+      `${ts(30)} Reader Pipe:  123456 78 5 0 0 0 0 0 0 0 0`,
+      ...rcuStat(45, 2145, { bang: true, pipe: [234567, 99, 9, 1, 0, 0, 0, 0, 0, 0, 0] }),
+      rcuEnd(46, 'FAILURE'),
+    ];
+    expect(await titleOf(lines)).toBe('rcu-torture: !!! Reader Pipe');
+  });
+
   it('gives the same title to one failure seen with different addresses, CPUs, pids and times', async () => {
     const a = await titleOf([...boot(), rcuStart(), ...rcuStat(15, 715), ...nullDeref(21.5, 1, 87, '0000000000000008')]);
     const b = await titleOf([...boot(), rcuStart(), ...rcuStat(15, 700), ...rcuStat(30, 1400), ...nullDeref(44.25, 3, 112, '0000000000000010')]);
