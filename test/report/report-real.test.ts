@@ -95,7 +95,8 @@ describe.skipIf(!tree)('report.html and titles on real kernels (TCG)', () => {
     const titles = [titleOf(first, 'UP01-SMALL'), titleOf(second, 'UP01-SMALL')];
     printed.push(`UP01-SMALL rdinit=/nonexistent: ${titles.join(' | ')}`);
     expect(first.instances[0]!.verdict?.kind).toBe('fail');
-    expect(titles[0]).toBe('Kernel panic - not syncing: No working init found');
+    // Which panic depends on the config (no init found, or no root to mount when CONFIG_BLOCK is on).
+    expect(titles[0]).toMatch(/^Kernel panic - not syncing: \S/);
     expect(titles[1]).toBe(titles[0]);
   }, 30 * MINUTES);
 });
