@@ -1,5 +1,6 @@
 import { DEFAULTS } from '../options/defaults.js';
-import { existsSync, realpathSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import type { RunProgressListener } from '../progress/run-monitor.js';
 import path from 'node:path';
 import { planRun, allBatches } from '../plan/plan.js';
 import type { Batch } from '../plan/types.js';
@@ -48,6 +49,8 @@ export interface AgainOptions extends RerunSelection {
   bootTimeoutSeconds?: number;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** Told of guests as they go, for a live display. */
+  progress?: RunProgressListener;
 }
 
 /** What a rerun needs before it boots: the new directory, filled, and its plan. */
@@ -100,6 +103,7 @@ export async function againRun(options: AgainOptions): Promise<RunSummary> {
     startedAt,
     say: prepared.say,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.progress ? { progress: options.progress } : {}),
   });
 }
 

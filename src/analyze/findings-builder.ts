@@ -11,6 +11,7 @@ import {
 } from './line-kinds.js';
 import type { AnalyzeOptions, ConsoleFindings, ProblemKind, QuotedLine } from './types.js';
 import { QUOTES_PER_KIND } from './types.js';
+import { addGpPoint, joinGpSeries, lineSeconds, type GpPoint } from './gp-series.js';
 import { advanceSequence, emptySequence, joinSequences, sequenceProblem, wouldMisstep, type VersionSequence } from './version-sequence.js';
 import type { TortureSuite } from '../scenarios/suites.js';
 
@@ -38,6 +39,7 @@ export interface LineFindings {
   endOfTest: string | null;
   endOfTestLine: QuotedLine | null;
   sequence: VersionSequence;
+  gpSeries: GpPoint[];
   counts: Partial<Record<ProblemKind, number>>;
   quoted: Partial<Record<ProblemKind, QuotedLine[]>>;
   lastBang: ConsoleFindings['lastBang'];
@@ -52,6 +54,7 @@ export function emptyLineFindings(): LineFindings {
     endOfTest: null,
     endOfTestLine: null,
     sequence: emptySequence(),
+    gpSeries: [],
     counts: {},
     quoted: {},
     lastBang: null,
@@ -106,6 +109,7 @@ export class FindingsBuilder {
     const seq = this.findings.sequence;
     const text = wouldMisstep(seq, value) ? displayLine(quote()) : '';
     this.findings.sequence = advanceSequence(seq, value, { offset, text });
+    addGpPoint(this.findings.gpSeries, lineSeconds(line), value);
   }
 
   private count(kind: ProblemKind, keep: () => QuotedLine): void {
@@ -135,6 +139,7 @@ export function joinLineFindings(a: LineFindings, b: LineFindings): LineFindings
     endOfTest: end.endOfTest,
     endOfTestLine: end.endOfTestLine,
     sequence: joinSequences(a.sequence, b.sequence),
+    gpSeries: joinGpSeries(a.gpSeries, b.gpSeries),
     counts,
     quoted,
     lastBang: b.lastBang ?? a.lastBang,
@@ -160,6 +165,7 @@ export function finishFindings(lines: LineFindings, bytes: number, tail: string[
     lastVersion: sequence.last,
     gracePeriods: options.suite.reportsGracePeriods ? sequence.last : null,
     versionProblem: sequenceProblem(sequence),
+    gpSeries: lines.gpSeries,
     counts: lines.counts,
     quoted: lines.quoted,
     lastBang: lines.lastBang,

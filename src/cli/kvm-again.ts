@@ -4,6 +4,7 @@ import { EXIT, reportError, usageError } from './errors.js';
 import { AGAIN_FLAGS, wholeNumber, words, type FlagSpec } from './flags.js';
 import { runAndReport, stdio, type Io } from './io.js';
 import { definedOnly, strictParser, wantsHelp, type ParsedFlags } from './run-args.js';
+import { withRunProgress } from './run-progress.js';
 
 const USAGE = 'kvm-again RUNDIR [options]';
 
@@ -52,7 +53,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       return EXIT.ok;
     }
     const input = await parseKvmAgainArgs(argv);
-    return await runAndReport(io, (signal) => again({ ...input, log: io.out, signal }));
+    return await runAndReport(io, (signal) => withRunProgress(io, (hooks) => again({ ...input, ...hooks, signal })));
   } catch (error) {
     return reportError('kvm-again', error, io.err);
   }

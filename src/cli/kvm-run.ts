@@ -2,6 +2,7 @@ import { localCpus, run } from '../index.js';
 import { EXIT, reportError } from './errors.js';
 import { kvmRunParser, parseKvmRunArgs, wantsHelp } from './run-args.js';
 import { runAndReport, stdio, type Io } from './io.js';
+import { withRunProgress } from './run-progress.js';
 
 export type { Io } from './io.js';
 
@@ -18,7 +19,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       io.out((await run({ ...input, dryrun: input.dryrun })).text);
       return EXIT.ok;
     }
-    return await runAndReport(io, (signal) => run({ ...input, log: io.out, signal }));
+    return await runAndReport(io, (signal) => withRunProgress(io, (hooks) => run({ ...input, ...hooks, signal })));
   } catch (error) {
     return reportError('kvm-run', error, io.err);
   }

@@ -139,6 +139,7 @@ export async function runGuest(options: RunGuestOptions): Promise<GuestRun> {
     stopped: reason === 'stopped',
     startError,
     durationMs,
+    startedAt: new Date(started).toISOString(),
     logPath: consoleLog,
     token,
     accel,

@@ -5,11 +5,12 @@ import type { Batch } from '../plan/types.js';
 import { runBatch, type BuiltQemuCommand } from '../qemu/index.js';
 import type { Accel } from '../qemu/types.js';
 import type { InstanceResult } from '../report/types.js';
-import { RUN_FILES } from '../rundir/layout.js';
+import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import type { TortureSuite } from '../scenarios/suites.js';
 import { notRunVerdict } from '../analyze/judge.js';
 import { judgeGuest } from './judge-instance.js';
 import type { RunOptions } from './options.js';
+import type { RunProgressListener } from '../progress/run-monitor.js';
 
 export interface BootBatchesInput {
   runDir: string;
@@ -23,6 +24,7 @@ export interface BootBatchesInput {
   accel: Accel;
   say: (line: string) => void;
   signal?: AbortSignal;
+  progress?: RunProgressListener;
 }
 
 /**
@@ -45,6 +47,10 @@ export async function bootBatches(input: BootBatchesInput): Promise<boolean> {
     }
     if (runnable.length === 0) continue;
     say(`Start batch ${index + 1}: ${runnable.map((x) => x.id).join(' ')}`);
+    for (const x of runnable) {
+      const consoleLog = path.join(runDir, x.id, INSTANCE_FILES.consoleLog);
+      input.progress?.guestStarted?.({ instance: x.id, consoleLog, durationSeconds: input.options.durationSeconds });
+    }
     const judged: Promise<void>[] = [];
     await runBatch(
       runnable.map((x) => ({
@@ -73,6 +79,7 @@ export async function bootBatches(input: BootBatchesInput): Promise<boolean> {
               durationSeconds: input.options.durationSeconds,
             }).then((verdict) => {
               result.verdict = verdict;
+              input.progress?.guestEnded?.(guest.instance, verdict);
               say(`${guest.instance}: ${verdict.kind}${verdict.reasons.length ? ` (${verdict.reasons.join('; ')})` : ''}`);
             }),
           );

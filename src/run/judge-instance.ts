@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { analyzeConsoleFile, formatDiags, judge } from '../analyze/index.js';
+import { thinGpSeries } from '../analyze/gp-series.js';
+import { lineNumbersIn } from '../analyze/line-numbers.js';
 import type { Verdict } from '../analyze/types.js';
 import type { KernelBanner } from '../build/kernel-banner.js';
 import type { GuestRun } from '../qemu/types.js';
@@ -41,6 +43,13 @@ export async function judgeGuest(input: JudgeGuestInput): Promise<Verdict> {
     ...(input.banner ? { expectedBanner: input.banner } : {}),
     durationSeconds: input.durationSeconds,
   });
+  if (findings && consoleLog) {
+    // For the report: where each quoted line is in console.log, and the plot of progress.
+    if (verdict.quoted.length > 0) {
+      verdict.quotedLines = await lineNumbersIn(consoleLog.real, verdict.quotedAt ? { offsets: verdict.quotedAt } : { tail: verdict.quoted.length });
+    }
+    if (findings.gpSeries.length > 1) verdict.gpSeries = thinGpSeries(findings.gpSeries);
+  }
   writeInside(runDir, path.join(id, INSTANCE_FILES.guest), `${JSON.stringify(guest, null, 2)}\n`);
   writeInside(runDir, path.join(id, INSTANCE_FILES.verdict), `${JSON.stringify(verdict, null, 2)}\n`);
   return verdict;

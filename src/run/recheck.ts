@@ -67,6 +67,8 @@ export async function recheckRun(dir: string): Promise<RunSummary> {
   const interrupted = regularFileInside(run.dir, RUN_FILES.interrupted) !== undefined;
   const buildonly = regularFileInside(run.dir, RUN_FILES.buildonly) !== undefined;
   const summary: RunSummary = {
+    // What only other kinds of run record (kvm-remote's hosts and timings) stays, for the report.
+    ...previous,
     runDir: run.dir,
     suite: suite.name,
     startedAt: previous?.startedAt ?? statSync(run.dir).mtime.toISOString(),

@@ -41,6 +41,8 @@ export const PARTS = {
   /** The kernel's own scripts (kvm-recheck.sh) and tree identification. */
   git: [cmd('git', 'git')],
   root: ['root'],
+  /** Headless Debian Chromium for the report's browser tests. */
+  chromium: [cmd('chromium', 'chromium')],
   /** A farm of sshd hosts in network namespaces (test/hosts/farm.ts). */
   farm: [
     'root',
