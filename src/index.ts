@@ -17,6 +17,7 @@ import { resolveRunOptions, type RunInput } from './options/resolve-run.js';
 import { remoteRun } from './remote/remote-run.js';
 import type { RemoteOptions, RemoteSummary } from './remote/types.js';
 import type { RunSummary } from './report/types.js';
+import type { RunProgressListener } from './progress/run-monitor.js';
 import { planOnly, type RunPlan } from './run/dryrun.js';
 import { runKvm } from './run/kvm-run.js';
 import { recheckRun } from './run/recheck.js';
@@ -30,6 +31,7 @@ export { parseDuration, formatDuration } from './util/duration.js';
 export { formatSummary } from './report/text.js';
 export { localCpus } from './run/prepare.js';
 export { formatProgress, type RemoteProgress } from './remote/progress.js';
+export type { RunProgressListener } from './progress/run-monitor.js';
 export type { RunInput } from './options/resolve-run.js';
 export type { AgainInput } from './options/resolve-again.js';
 export type { RunPlan, PlannedBatch } from './run/dryrun.js';
@@ -45,6 +47,8 @@ export interface Interruptible {
   signal?: AbortSignal;
   /** Progress lines for a person (the CLIs print them). */
   log?: (line: string) => void;
+  /** Told of build steps and guests as they go, for a live display. */
+  progress?: RunProgressListener;
 }
 
 /**
@@ -109,5 +113,6 @@ function interruptible(input: Interruptible): Interruptible {
   const picked: Interruptible = {};
   if (input.signal) picked.signal = input.signal;
   if (input.log) picked.log = input.log;
+  if (input.progress) picked.progress = input.progress;
   return picked;
 }
