@@ -201,7 +201,7 @@ function newRunDirTarget(options: AgainOptions): { parent: string; full?: string
     const full = path.resolve(options.newRunDir);
     return { parent: path.dirname(full), full };
   }
-  return { parent: path.resolve(options.results ?? 'res') };
+  return { parent: path.resolve(options.results ?? DEFAULTS.results) };
 }
 
 /** The earlier run is only read: a new run inside it (or inside the run its kernels come from) is refused. */

@@ -24,7 +24,7 @@ export interface RemoteStart {
 export async function prepareRemoteRun(source: RemoteSource, log: (line: string) => void, signal?: AbortSignal): Promise<RemoteStart> {
   if (source.kind === 'again') {
     const o = source.options;
-    const newRunDir = o.newRunDir ?? path.join(o.results ?? 'res', `${datestamp()}-remote`);
+    const newRunDir = o.newRunDir ?? path.join(o.results ?? DEFAULTS.results, `${datestamp()}-remote`);
     const prepared = await prepareRerun({ ...o, newRunDir, dryrun: true, log, ...(signal ? { signal } : {}) });
     return { sourceRunDir: prepared.source.dir, prepared, buildFailures: [], bootTimeoutSeconds: o.bootTimeoutSeconds ?? DEFAULTS.bootTimeoutSeconds };
   }

@@ -34,8 +34,8 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
   checkMakeTarget(options.defconfig, '--defconfig');
   const tree = resolveKernelTree(options.kernelDir);
   const runDir = createRunDir({
-    ...(options.results === undefined ? {} : { results: options.results }),
-    ...(options.datestamp === undefined ? {} : { name: options.datestamp }),
+    results: options.results,
+    name: options.datestamp,
   });
   const say = (line: string) => {
     log(line);
