@@ -200,7 +200,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       const probe = await steps.probe(host);
       if (!stillMine(m, host, 'probing')) return m.machine.state;
       m.probe = probe;
-      log.event(m.name, `probed: ${probe.cpus} CPUs, ${probe.accel} (${probe.accelReason}), ${(probe.freeBytes / 2 ** 30).toFixed(1)} GiB free, ${probe.qemuVersion}`, true);
+      log.event(m.name, `probed: ${probe.cpus} CPUs, ${probe.accel} (${probe.accelReason}), ${(probe.freeBytes / 2 ** 30).toFixed(1)} GiB free${m.paths ? ` in ${m.paths.root}` : ''}, ${probe.qemuVersion}`, true);
       if (m.paths) {
         const shipped = await steps.ship(host, m.paths, (what) => {
           if (!stillMine(m, host, 'probing')) return false;

@@ -144,4 +144,30 @@ describe('the coordinator on fake hosts and a fake clock', () => {
     expect(outcome.members.map((m) => m.machine.state)).toEqual(['done', 'failed']);
     expect(outcome.members[1]!.retryTimer).toBeUndefined();
   });
+
+  it('--retries 0: instances lost with their host are infra-errors at once, never rerun; the rest still run', async () => {
+    const f = farm(['h1', 2], ['h2', 2]);
+    const input = f.input({ A: 1, B: 1, C: 1, D: 1, E: 1 }, { retries: 0 });
+    f.clock.setTimeout(() => f.cut('h1', true), 11 * S);
+    const outcome = await f.clock.run(coordinate(input));
+
+    expect(kinds(input.results)).toEqual({ A: 'infra-error@-', B: 'infra-error@-', C: 'pass@h2', D: 'pass@h2', E: 'pass@h2' });
+    expect(input.results.get('A')!.verdict!.reasons).toEqual(['host lost 1 times: h1 (attempt 1); --retries 0 used up, so the kernel was never judged']);
+    expect(f.spawns.filter((s) => s.instance === 'A').map((s) => s.host)).toEqual(['h1']);
+    expect(outcome.ledger.filter((a) => a.outcome === 'lost').map((a) => a.instance)).toEqual(['A', 'B']);
+  });
+
+  it('channels that close before the loss is told: the dead guests are not judged but requeued once the loss arrives', async () => {
+    const f = farm(['h1', 2], ['h2', 2]);
+    const input = f.input({ A: 1, B: 1, C: 1, D: 1 }, { maxReconnects: 1 });
+    // The guests' channels fail at 11 s; the keepalive notices the dead link 5 s later.
+    f.clock.setTimeout(() => f.cut('h1', true, 5 * S), 11 * S);
+    const outcome = await f.clock.run(coordinate(input));
+
+    expect(kinds(input.results)).toEqual({ A: 'pass@h2', B: 'pass@h2', C: 'pass@h2', D: 'pass@h2' });
+    expect(remoteLog(f)).toMatch(/ h1 requeued A \(attempt 2\)/);
+    expect(remoteLog(f)).not.toMatch(/ h1 collected A/);
+    expect(outcome.members[0]!.machine.history.find((t) => t.to === 'lost')!.at).toBe(new Date(16 * S).toISOString());
+  });
 });
+

@@ -153,12 +153,17 @@ export class FakeHost extends EventEmitter<{ lost: [Error] }> implements Host {
 
   async close(): Promise<void> {}
 
-  /** The link drops: running guests' channels fail, then the connection reports its loss. */
-  cut(): void {
+  /**
+   * The link drops: running guests' channels fail, then the connection reports its
+   * loss, at once or `noticeMs` later (as a keepalive timeout notices it).
+   */
+  cut(noticeMs = 0): void {
     if (this.lostError) return;
-    this.lostError = new HostError('lost', this.name, `${this.name}: connection lost (keepalive timeout)`);
-    for (const g of [...this.running]) g.fail(this.lostError);
-    this.emit('lost', this.lostError);
+    const error = new HostError('lost', this.name, `${this.name}: connection lost (keepalive timeout)`);
+    this.lostError = error;
+    for (const g of [...this.running]) g.fail(error);
+    if (noticeMs === 0) this.emit('lost', error);
+    else this.farm.clock.setTimeout(() => this.emit('lost', error), noticeMs);
   }
 
   private checkAlive(): void {
@@ -197,9 +202,9 @@ export class FakeFarm {
   }
 
   /** Cuts the host's current connection; with `stayDown` it also refuses new ones. */
-  cut(name: string, stayDown = false): void {
+  cut(name: string, stayDown = false, noticeMs = 0): void {
     if (stayDown) this.down.add(name);
-    this.current(name)?.cut();
+    this.current(name)?.cut(noticeMs);
   }
 
   current(name: string): FakeHost | undefined {
