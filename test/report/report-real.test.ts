@@ -43,7 +43,7 @@ describe('report.html and titles on real kernels (TCG)', () => {
     const kinds = Object.fromEntries(run.instances.map((x) => [x.instance, x.verdict?.kind]));
     expect(kinds).toEqual({ 'TREE02C-SMALL': 'pass', 'UP01-SMALL': 'pass', 'BUSTED01-SMALL': 'fail' });
     const busted = run.instances.find((x) => x.instance === 'BUSTED01-SMALL')!.verdict!;
-    expect(busted.title).toBe('rcu-torture: !!! Reader Pipe');
+    expect(busted.title).toBe('busted-torture: !!! Reader Pipe');
     printed.push(`BUSTED01-SMALL (kvm-run): ${busted.title}`);
 
     const { page, network } = await openReport(browser, path.join(run.runDir, 'report.html'));
@@ -56,7 +56,7 @@ describe('report.html and titles on real kernels (TCG)', () => {
     expect(dom.bars.filter((b) => b.cls.startsWith('bar v-')).map((b) => b.instance).sort()).toEqual(run.instances.map((x) => x.instance).sort());
     expect(dom.bars.find((b) => b.instance === 'BUSTED01-SMALL' && b.cls.startsWith('bar v-'))!.cls).toBe('bar v-fail');
     const section = dom.sections.find((s) => s.id === 'i-BUSTED01-SMALL')!;
-    expect(section).toMatchObject({ open: true, title: 'rcu-torture: !!! Reader Pipe', plot: true });
+    expect(section).toMatchObject({ open: true, title: 'busted-torture: !!! Reader Pipe', plot: true });
     expect(section.links).toEqual(['BUSTED01-SMALL/console.log', 'BUSTED01-SMALL/qemu-cmd', 'BUSTED01-SMALL/console.log.diags']);
     expect(section.quoted.some((q) => q.text.includes('!!!'))).toBe(true);
     // Each quoted line is where the report says it is in console.log.
@@ -71,10 +71,10 @@ describe('report.html and titles on real kernels (TCG)', () => {
     const second = await again(run, 'busted-again', 'BUSTED01-SMALL');
     expect(titleOf(second, 'BUSTED01-SMALL')).toBe(titleOf(run, 'BUSTED01-SMALL'));
     printed.push(`BUSTED01-SMALL (kvm-again): ${titleOf(second, 'BUSTED01-SMALL')}`);
-    expect(readFileSync(path.join(second.runDir, 'report.html'), 'utf8')).toContain('rcu-torture: !!! Reader Pipe');
+    expect(readFileSync(path.join(second.runDir, 'report.html'), 'utf8')).toContain('busted-torture: !!! Reader Pipe');
     const out: string[] = [];
     await recheckMain([run.runDir, second.runDir], { out: (l) => out.push(l), err: (l) => out.push(l) });
-    expect(out.slice(-2)).toEqual(['Failures by title over 2 run(s):', 'BUSTED01-SMALL: 2/2 instances: rcu-torture: !!! Reader Pipe']);
+    expect(out.slice(-2)).toEqual(['Failures by title over 2 run(s):', 'BUSTED01-SMALL: 2/2 instances: busted-torture: !!! Reader Pipe']);
   }, 20 * MINUTES);
 
   it('a kernel made to stall (rcutorture.stall_cpu) is titled by its stall, the same in two runs', async () => {

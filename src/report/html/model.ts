@@ -47,6 +47,8 @@ export interface Lane {
   name: string;
   note: string;
   rows: number;
+  /** Rows the lane takes at least: a host's lane has room to print its state under its name. */
+  minRows?: number;
 }
 
 export interface Timeline {
@@ -89,7 +91,7 @@ function farmTimeline(summary: RunSummary, hosts: ReportHost[]): Timeline {
       }
     }
     const state = h.failure ? `${h.state}: ${h.failure}` : h.state;
-    return { name: h.name, note: `${h.cpus === undefined ? '?' : h.cpus} CPUs, ${state}${h.losses > 0 ? `, lost ${h.losses}x` : ''}`, rows: 1 };
+    return { name: h.name, note: `${h.cpus === undefined ? '?' : h.cpus} CPUs, ${state}${h.losses > 0 ? `, lost ${h.losses}x` : ''}`, rows: 1, minRows: 2 };
   });
   return finish(lanes, bars, 'the end of shipping (the farm epoch)');
 }
@@ -153,7 +155,7 @@ function finish(lanes: Lane[], bars: Bar[], origin: string): Timeline {
       rowEnds[row] = bar.endMs;
       bar.row = row;
     }
-    lane.rows = Math.max(1, rowEnds.length);
+    lane.rows = Math.max(lane.minRows ?? 1, rowEnds.length);
   }
   const spanMs = Math.max(1000, ...bars.map((b) => b.endMs));
   return { lanes, bars, spanMs, origin };
