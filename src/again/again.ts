@@ -12,7 +12,7 @@ import { appendRunLog, formatBatchesFile, formatScenariosFile, writeRunFile } fr
 import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import { isUnder, regularFileInside } from '../rundir/safe-read.js';
 import { mkdirInside, placeInside, writeInside } from '../rundir/safe-write.js';
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { finishRun, recordAccel } from '../run/finish.js';
 import type { AccelRequest } from '../run/options.js';
 import { localCpus } from '../run/prepare.js';

@@ -1,4 +1,4 @@
-import type { RemoteOptions } from '../remote/types.js';
+import type { RemoteOptions } from '../farm/types.js';
 import { KvmFarmError } from '../util/errors.js';
 import { DEFAULTS } from './defaults.js';
 import { checkNumber } from './limits.js';

@@ -1,4 +1,4 @@
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { formatDuration } from '../util/duration.js';
 import { VERDICT_KINDS } from './totals.js';
 import type { InstanceResult, RunSummary } from './types.js';

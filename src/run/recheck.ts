@@ -10,7 +10,7 @@ import type { InstanceResult, RunSummary } from '../report/types.js';
 import { writeReports } from '../report/write.js';
 import { readRunDir } from '../rundir/files.js';
 import { readTextInside, regularFileInside } from '../rundir/safe-read.js';
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { KvmFarmError } from '../util/errors.js';
 import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import { getSuite } from '../scenarios/suites.js';

@@ -3,7 +3,7 @@ import { checkDatestamp } from '../options/run-dir-names.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { KvmFarmError } from '../util/errors.js';
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { datestamp } from './layout.js';
 
 function describeMkdirError(error: unknown): string {

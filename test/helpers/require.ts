@@ -43,7 +43,7 @@ export const PARTS = {
   root: ['root'],
   /** Headless Debian Chromium for the report's browser tests. */
   chromium: [cmd('chromium', 'chromium')],
-  /** A farm of sshd hosts in network namespaces (test/hosts/farm.ts). */
+  /** A farm of sshd hosts in network namespaces (test/transport/farm.ts). */
   farm: [
     'root',
     { file: '/usr/sbin/sshd', package: 'openssh-server' },
