@@ -31,6 +31,11 @@ export function reportError(command: string, error: unknown, write: (line: strin
     return error.code === 'KVMFARM_INTERRUPTED' ? EXIT.interrupted : EXIT.error;
   }
   const message = error instanceof Error ? error.message : String(error);
+  // yargs' own complaints ("Not enough arguments following: duration") are about the command line, not bugs.
+  if (error instanceof Error && error.name === 'YError') {
+    write(`${command}: ${printable(message.replace(/\n/g, ' '), ERROR_LINE_CHARS)}`);
+    return EXIT.error;
+  }
   const saved = saveStack(command, error, tmpDir);
   write(`${command}: internal error: ${printable(message, 300)}${saved ? `; the details are in ${saved}` : ''}`);
   return EXIT.error;

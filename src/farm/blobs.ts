@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { printable } from '../util/printable.js';
+import { KvmFarmError } from '../util/errors.js';
 import type { QemuCommand } from '../qemu/types.js';
 
 /** A file a guest boots from (kernel, initrd), named by its content. */
@@ -38,8 +40,20 @@ export class BlobIndex {
   }
 }
 
+/**
+ * Hashes a kernel the new run directory holds (placed there by kvm-again from
+ * regular files only). It is opened without blocking and checked on the
+ * descriptor to be a regular file, so nothing else is ever hashed or shipped.
+ */
 async function hashFile(localPath: string): Promise<Blob> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(localPath)) hash.update(chunk as Buffer);
-  return { hash: hash.digest('hex'), localPath, size: (await stat(localPath)).size };
+  const handle = await open(localPath, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new KvmFarmError('KVMFARM_UNSAFE_FILE', `${printable(localPath)} is not a regular file; it is not shipped`);
+    const hash = createHash('sha256');
+    for await (const chunk of handle.createReadStream({ start: 0, end: Math.max(0, info.size - 1), autoClose: false })) hash.update(chunk as Buffer);
+    return { hash: hash.digest('hex'), localPath, size: info.size };
+  } finally {
+    await handle.close();
+  }
 }

@@ -39,6 +39,8 @@ export async function prepareRemoteRun(source: RemoteSource, log: (line: string)
     runDir: built.runDir,
     newRunDir: `${built.runDir}-remote`,
     dryrun: true,
+    // The binary this invocation was given; a rerun never takes one from the qemu-cmd files.
+    ...(o.qemuCmd ? { qemuCmd: o.qemuCmd } : {}),
     ...(buildFailures.length > 0 ? { configs: ok.join(' ') } : {}),
     log,
     ...(signal ? { signal } : {}),

@@ -18,7 +18,7 @@ export function formatScenariosFile(batches: Batch[]): string {
  * `.` or `..`, nothing unprintable. A run directory from elsewhere is checked
  * against this before any id becomes a path.
  */
-const INSTANCE_ID = /^(?!\.\.?$)[^/\x00-\x20\x7f-\x9f]{1,128}$/;
+const INSTANCE_ID = /^(?!\.\.?$)[^/\x00-\x20\x7f-\x9f\u2028-\u202e\u2066-\u2069]{1,128}$/;
 
 export function isInstanceId(id: string): boolean {
   return INSTANCE_ID.test(id);

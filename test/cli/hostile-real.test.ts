@@ -131,6 +131,13 @@ describe('class 3: only regular files inside the directory are read', () => {
 });
 
 describe('class 5: user-caused errors are one line naming the value', () => {
+  it('--ssh-config naming a directory', async () => {
+    const base = tree({ 'conf/x': '' });
+    const r = await runCli('kvm-remote', ['h1', '--ssh-config', path.join(base, 'conf'), '--configs', 'UP01', '--results', path.join(base, 'res')], { cwd: base });
+    expectOneLine(r, 'kvm-remote', /ssh config .*conf is not a regular file/);
+    expect(existsSync(path.join(base, 'res'))).toBe(false);
+  }, 30_000);
+
   it('an invalid guest.json', async () => {
     const base = tree();
     const run = writeFakeRun(path.join(base, 'run'), [{ id: 'TREE01', batch: 1 }]);
