@@ -36,6 +36,8 @@ export interface LineFindings {
   linuxVersionLine: string | null;
   commandLine: string | null;
   testStarted: boolean;
+  /** Kernel time of the `Start of test` line, where the grace-period count is zero. */
+  testStartedAt: number | null;
   endOfTest: string | null;
   endOfTestLine: QuotedLine | null;
   sequence: VersionSequence;
@@ -51,6 +53,7 @@ export function emptyLineFindings(): LineFindings {
     linuxVersionLine: null,
     commandLine: null,
     testStarted: false,
+    testStartedAt: null,
     endOfTest: null,
     endOfTestLine: null,
     sequence: emptySequence(),
@@ -83,7 +86,10 @@ export class FindingsBuilder {
       f.linuxVersionLine = line.length > 1000 ? line.slice(0, 1000) : line;
     }
     if (f.commandLine === null && line.includes('ommand line:')) f.commandLine = parseCommandLine(line);
-    if (line.includes('--- Start of test')) f.testStarted = true;
+    if (line.includes('--- Start of test')) {
+      f.testStarted = true;
+      if (f.testStartedAt === null && Number.isFinite(lineSeconds(line))) f.testStartedAt = lineSeconds(line);
+    }
     if (line.includes('End of test:')) {
       f.endOfTest = parseEndOfTest(line);
       f.endOfTestLine = keep();
@@ -136,6 +142,7 @@ export function joinLineFindings(a: LineFindings, b: LineFindings): LineFindings
     linuxVersionLine: version.linuxVersionLine,
     commandLine: a.commandLine ?? b.commandLine,
     testStarted: a.testStarted || b.testStarted,
+    testStartedAt: a.testStartedAt ?? b.testStartedAt,
     endOfTest: end.endOfTest,
     endOfTestLine: end.endOfTestLine,
     sequence: joinSequences(a.sequence, b.sequence),
@@ -159,6 +166,7 @@ export function finishFindings(lines: LineFindings, bytes: number, tail: string[
     commandLine: lines.commandLine,
     tokenFound: token === undefined ? null : lines.commandLine !== null && commandLineHasToken(lines.commandLine, token),
     testStarted: lines.testStarted,
+    testStartedAt: lines.testStartedAt,
     endOfTest: lines.endOfTest,
     endOfTestLine: lines.endOfTestLine,
     statLines: sequence.statLines,

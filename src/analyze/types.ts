@@ -129,6 +129,8 @@ export interface ConsoleFindings {
   tokenFound: boolean | null;
   /** Whether the suite's module printed its `Start of test` line. */
   testStarted: boolean;
+  /** Kernel time (seconds) of that line, when the console has time stamps. */
+  testStartedAt: number | null;
   /**
    * What followed `End of test:` on the last such line (`SUCCESS`, `FAILURE`,
    * `RCU_HOTPLUG`), or null when there was none.
@@ -142,7 +144,7 @@ export interface ConsoleFindings {
   /** Grace periods completed: `lastVersion` for suites that report them, else null. */
   gracePeriods: number | null;
   versionProblem: VersionSequenceProblem | null;
-  /** The statistics count over kernel time, one point per 10 s at most (see gp-series.ts). */
+  /** The statistics count over kernel time, at most one point per second (see gp-series.ts). */
   gpSeries: import('./gp-series.js').GpPoint[];
   /** Lines per problem kind (only kinds seen appear). */
   counts: Partial<Record<ProblemKind, number>>;

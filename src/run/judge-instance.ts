@@ -48,7 +48,11 @@ export async function judgeGuest(input: JudgeGuestInput): Promise<Verdict> {
     if (verdict.quoted.length > 0) {
       verdict.quotedLines = await lineNumbersIn(consoleLog.real, verdict.quotedAt ? { offsets: verdict.quotedAt } : { tail: verdict.quoted.length });
     }
-    if (findings.gpSeries.length > 1) verdict.gpSeries = thinGpSeries(findings.gpSeries);
+    // The count is zero at the start of the test: a short run's one or two statistics lines still make a line.
+    const first = findings.gpSeries[0];
+    const start: [number, number][] = findings.testStartedAt !== null && first && findings.testStartedAt < first[0] ? [[findings.testStartedAt, 0]] : [];
+    const series = [...start, ...findings.gpSeries];
+    if (series.length > 1) verdict.gpSeries = thinGpSeries(series);
   }
   writeInside(runDir, path.join(id, INSTANCE_FILES.guest), `${JSON.stringify(guest, null, 2)}\n`);
   writeInside(runDir, path.join(id, INSTANCE_FILES.verdict), `${JSON.stringify(verdict, null, 2)}\n`);
