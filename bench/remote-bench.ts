@@ -15,8 +15,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
-import { remoteRun, type RemoteSummary } from '../src/remote/index.js';
-import { cleanupStaleFarms, createFarm, type Farm } from '../test/hosts/farm.js';
+import { remoteRun, type RemoteSummary } from '../src/farm/index.js';
+import { cleanupStaleFarms, createFarm, type Farm } from '../test/transport/farm.js';
 import { smallRunOptions } from '../test/helpers/run-options.js';
 
 export interface RemoteBenchOptions {

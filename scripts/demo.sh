@@ -3,17 +3,11 @@
 # small scenarios from Debian's linux-source-6.1, boot each for 30 s, print verdicts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(qemu-system-x86 linux-source-6.1 gawk flex bison bc libelf-dev libssl-dev build-essential zstd cpio ccache)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "demo: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-[ -d node_modules ] || npm ci --no-audit --no-fund
+. scripts/lib/setup.sh
+# The demo builds and boots; it needs fewer packages than the tests (no farm, no browser).
+ensure_packages demo qemu-system-x86 linux-source-6.1 gawk flex bison bc libelf-dev libssl-dev build-essential zstd cpio ccache
+ensure_node demo
+ensure_node_modules demo
 # A checkout that moved on since the last build must not run stale code.
 npm run --silent build
 tree=$(scripts/setup-kernel-tree.sh)

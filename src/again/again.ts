@@ -1,4 +1,6 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { DEFAULTS } from '../options/defaults.js';
+import { copyFileSync, existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import type { RunProgressListener } from '../progress/run-monitor.js';
 import path from 'node:path';
 import { planRun, allBatches } from '../plan/plan.js';
 import type { Batch } from '../plan/types.js';
@@ -10,7 +12,7 @@ import { appendRunLog, formatBatchesFile, formatScenariosFile, writeRunFile } fr
 import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import { isUnder, regularFileInside } from '../rundir/safe-read.js';
 import { mkdirInside, placeInside, writeInside } from '../rundir/safe-write.js';
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { finishRun, recordAccel } from '../run/finish.js';
 import type { AccelRequest } from '../run/options.js';
 import { localCpus } from '../run/prepare.js';
@@ -47,6 +49,8 @@ export interface AgainOptions extends RerunSelection {
   bootTimeoutSeconds?: number;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** Told of guests as they go, for a live display. */
+  progress?: RunProgressListener;
 }
 
 /** What a rerun needs before it boots: the new directory, filled, and its plan. */
@@ -92,13 +96,14 @@ export async function againRun(options: AgainOptions): Promise<RunSummary> {
     options: {
       durationSeconds: prepared.durationSeconds,
       shutdownGraceSeconds: prepared.shutdownGraceSeconds,
-      bootTimeoutSeconds: options.bootTimeoutSeconds ?? 120,
+      bootTimeoutSeconds: options.bootTimeoutSeconds ?? DEFAULTS.bootTimeoutSeconds,
     },
     ...(prepared.accel ? { accel: prepared.accel } : {}),
     bootNothing: options.dryrun ?? false,
     startedAt,
     say: prepared.say,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.progress ? { progress: options.progress } : {}),
   });
 }
 
@@ -109,7 +114,7 @@ export async function againRun(options: AgainOptions): Promise<RunSummary> {
  */
 export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun> {
   const log = options.log ?? (() => {});
-  const mode = options.link ?? 'hard';
+  const mode = options.link ?? DEFAULTS.link;
   const source = readSourceRun(options.runDir);
   getSuite(source.suite);
   const selected = selectRerun(source.instances, options);
@@ -196,7 +201,7 @@ function newRunDirTarget(options: AgainOptions): { parent: string; full?: string
     const full = path.resolve(options.newRunDir);
     return { parent: path.dirname(full), full };
   }
-  return { parent: path.resolve(options.results ?? 'res') };
+  return { parent: path.resolve(options.results ?? DEFAULTS.results) };
 }
 
 /** The earlier run is only read: a new run inside it (or inside the run its kernels come from) is refused. */

@@ -4,7 +4,7 @@ import type { VerdictKind } from '../analyze/types.js';
 import { parseQemuCmdFile } from '../qemu/index.js';
 import type { QemuCommand } from '../qemu/types.js';
 import type { RunSummary } from '../report/types.js';
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { readRunDir } from '../rundir/files.js';
 import { readTextInside, regularFileInside } from '../rundir/safe-read.js';
 import { KvmFarmError } from '../util/errors.js';

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { KvmFarmError } from '../util/errors.js';
 import { firstMessage, startModuleWorker } from '../util/module-worker.js';
 import { finishStretches, READ_CHUNK_BYTES, readStretch, type StretchFindings } from './analyze-console.js';

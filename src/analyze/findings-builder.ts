@@ -11,6 +11,7 @@ import {
 } from './line-kinds.js';
 import type { AnalyzeOptions, ConsoleFindings, ProblemKind, QuotedLine } from './types.js';
 import { QUOTES_PER_KIND } from './types.js';
+import { addGpPoint, joinGpSeries, lineSeconds, type GpPoint } from './gp-series.js';
 import { advanceSequence, emptySequence, joinSequences, sequenceProblem, wouldMisstep, type VersionSequence } from './version-sequence.js';
 import type { TortureSuite } from '../scenarios/suites.js';
 
@@ -35,9 +36,12 @@ export interface LineFindings {
   linuxVersionLine: string | null;
   commandLine: string | null;
   testStarted: boolean;
+  /** Kernel time of the `Start of test` line, where the grace-period count is zero. */
+  testStartedAt: number | null;
   endOfTest: string | null;
   endOfTestLine: QuotedLine | null;
   sequence: VersionSequence;
+  gpSeries: GpPoint[];
   counts: Partial<Record<ProblemKind, number>>;
   quoted: Partial<Record<ProblemKind, QuotedLine[]>>;
   lastBang: ConsoleFindings['lastBang'];
@@ -49,9 +53,11 @@ export function emptyLineFindings(): LineFindings {
     linuxVersionLine: null,
     commandLine: null,
     testStarted: false,
+    testStartedAt: null,
     endOfTest: null,
     endOfTestLine: null,
     sequence: emptySequence(),
+    gpSeries: [],
     counts: {},
     quoted: {},
     lastBang: null,
@@ -80,7 +86,10 @@ export class FindingsBuilder {
       f.linuxVersionLine = line.length > 1000 ? line.slice(0, 1000) : line;
     }
     if (f.commandLine === null && line.includes('ommand line:')) f.commandLine = parseCommandLine(line);
-    if (line.includes('--- Start of test')) f.testStarted = true;
+    if (line.includes('--- Start of test')) {
+      f.testStarted = true;
+      if (f.testStartedAt === null && Number.isFinite(lineSeconds(line))) f.testStartedAt = lineSeconds(line);
+    }
     if (line.includes('End of test:')) {
       f.endOfTest = parseEndOfTest(line);
       f.endOfTestLine = keep();
@@ -106,6 +115,7 @@ export class FindingsBuilder {
     const seq = this.findings.sequence;
     const text = wouldMisstep(seq, value) ? displayLine(quote()) : '';
     this.findings.sequence = advanceSequence(seq, value, { offset, text });
+    addGpPoint(this.findings.gpSeries, lineSeconds(line), value);
   }
 
   private count(kind: ProblemKind, keep: () => QuotedLine): void {
@@ -132,9 +142,11 @@ export function joinLineFindings(a: LineFindings, b: LineFindings): LineFindings
     linuxVersionLine: version.linuxVersionLine,
     commandLine: a.commandLine ?? b.commandLine,
     testStarted: a.testStarted || b.testStarted,
+    testStartedAt: a.testStartedAt ?? b.testStartedAt,
     endOfTest: end.endOfTest,
     endOfTestLine: end.endOfTestLine,
     sequence: joinSequences(a.sequence, b.sequence),
+    gpSeries: joinGpSeries(a.gpSeries, b.gpSeries),
     counts,
     quoted,
     lastBang: b.lastBang ?? a.lastBang,
@@ -154,12 +166,14 @@ export function finishFindings(lines: LineFindings, bytes: number, tail: string[
     commandLine: lines.commandLine,
     tokenFound: token === undefined ? null : lines.commandLine !== null && commandLineHasToken(lines.commandLine, token),
     testStarted: lines.testStarted,
+    testStartedAt: lines.testStartedAt,
     endOfTest: lines.endOfTest,
     endOfTestLine: lines.endOfTestLine,
     statLines: sequence.statLines,
     lastVersion: sequence.last,
     gracePeriods: options.suite.reportsGracePeriods ? sequence.last : null,
     versionProblem: sequenceProblem(sequence),
+    gpSeries: lines.gpSeries,
     counts: lines.counts,
     quoted: lines.quoted,
     lastBang: lines.lastBang,

@@ -1,6 +1,6 @@
 export { analyzeConsole, type ConsoleSource } from './analyze-console.js';
 export { analyzeConsoleFile, type AnalyzeFileOptions } from './console-file.js';
 export { formatDiags } from './diags.js';
-export { judge, MAX_QUOTED } from './judge.js';
+export { buildFailedVerdict, judge, MAX_QUOTED, notRunVerdict } from './judge.js';
 export { suiteExpectsEndOfTest } from './findings-builder.js';
 export * from './types.js';

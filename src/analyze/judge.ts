@@ -1,10 +1,21 @@
 import { bannerMatches, formatBanner } from '../build/kernel-banner.js';
 import { describeFailure, describeMissingEnd, describeSequenceProblem, FAILING_KINDS, KIND_LABELS, KIND_ORDER } from './diags.js';
 import { commandLineHasToken } from './line-kinds.js';
+import { failureTitle } from './title.js';
 import type { ConsoleFindings, JudgeInput, ProblemKind, QuotedLine, Verdict } from './types.js';
 
 /** At most this many console lines in a verdict, as zx quotes at most 20. */
 export const MAX_QUOTED = 20;
+
+/** The verdict of an instance whose kernel did not build: the build's reason and its log lines. */
+export function buildFailedVerdict(instance: string, failure: { reason: string; quoted: readonly string[] }): Verdict {
+  return { instance, kind: 'build-failed', reasons: [failure.reason], quoted: failure.quoted.slice(0, MAX_QUOTED) };
+}
+
+/** The verdict of an instance that never booted (interrupt, STOP file, no host): never the kernel's fault. */
+export function notRunVerdict(instance: string, why: string): Verdict {
+  return { instance, kind: 'infra-error', reasons: [`not run: ${why}`], quoted: [] };
+}
 
 /**
  * Judges one instance from plain data. Rules, first match wins: build failed;
@@ -14,11 +25,15 @@ export const MAX_QUOTED = 20;
  * is what a person should look at first; the hang is kept as a reason.
  */
 export function judge(input: JudgeInput): Verdict {
+  const verdict = judgeKind(input);
+  const title = failureTitle(input, verdict);
+  return title === undefined ? verdict : { ...verdict, title };
+}
+
+function judgeKind(input: JudgeInput): Verdict {
   const { instance, findings: f, guest } = input;
   const base = { instance };
-  if (input.buildFailed) {
-    return { ...base, kind: 'build-failed', reasons: [input.buildFailed.reason], quoted: input.buildFailed.quoted.slice(0, MAX_QUOTED) };
-  }
+  if (input.buildFailed) return buildFailedVerdict(instance, input.buildFailed);
   if (guest?.startError) {
     return { ...base, kind: 'infra-error', reasons: [`qemu did not start: ${guest.startError}`], quoted: [] };
   }
@@ -39,17 +54,17 @@ export function judge(input: JudgeInput): Verdict {
   const warnReasons = warnKinds.map((k) => countReason(findings, k));
   const extraQuotes = findings.versionProblem ? [findings.versionProblem.line] : [];
   // A failed run still names its warnings: a WARNING: line says which file and line fired.
-  const failQuotes = () => pickQuotes(findings, [...failKinds, ...warnKinds], extraQuotes);
+  const failQuotes = () => quoteFields(pickQuotes(findings, [...failKinds, ...warnKinds], extraQuotes));
 
   if (guest?.timedOut) {
     const hang = `hung: killed after the console stopped advancing (${findings.testStarted ? 'during the test' : 'before the test started'})`;
     if (failReasons.length > 0) {
-      return { ...base, kind: 'fail', reasons: [...failReasons, ...warnReasons, hang], quoted: failQuotes(), ...progress };
+      return { ...base, kind: 'fail', reasons: [...failReasons, ...warnReasons, hang], ...failQuotes(), ...progress };
     }
     return { ...base, kind: 'hung', reasons: [hang], quoted: findings.tail, ...progress };
   }
   if (failReasons.length > 0) {
-    return { ...base, kind: 'fail', reasons: [...failReasons, ...warnReasons], quoted: failQuotes(), ...progress };
+    return { ...base, kind: 'fail', reasons: [...failReasons, ...warnReasons], ...failQuotes(), ...progress };
   }
 
   const exit = guest?.exitCode;
@@ -70,7 +85,7 @@ export function judge(input: JudgeInput): Verdict {
     }
   }
   if (warnReasons.length > 0) {
-    return { ...base, kind: 'warn', reasons: warnReasons, quoted: pickQuotes(findings, warnKinds, []), ...progress };
+    return { ...base, kind: 'warn', reasons: warnReasons, ...quoteFields(pickQuotes(findings, warnKinds, [])), ...progress };
   }
   return { ...base, kind: 'pass', reasons: [], quoted: [], ...progress };
 }
@@ -116,7 +131,7 @@ function countReason(f: ConsoleFindings, kind: ProblemKind): string {
  * Up to {@link MAX_QUOTED} lines, taken in turn from each kind so twenty `!!!`
  * lines cannot hide the one BUG, then put back in console order.
  */
-function pickQuotes(f: ConsoleFindings, kinds: ProblemKind[], extra: QuotedLine[]): string[] {
+function pickQuotes(f: ConsoleFindings, kinds: ProblemKind[], extra: QuotedLine[]): QuotedLine[] {
   const lists = [extra, ...kinds.map((k) => f.quoted[k] ?? [])];
   const picked = new Map<number, QuotedLine>();
   for (let i = 0; picked.size < MAX_QUOTED && lists.some((l) => i < l.length); i++) {
@@ -125,7 +140,12 @@ function pickQuotes(f: ConsoleFindings, kinds: ProblemKind[], extra: QuotedLine[
       if (line && picked.size < MAX_QUOTED) picked.set(line.offset, line);
     }
   }
-  return [...picked.values()].sort((a, b) => a.offset - b.offset).map((l) => l.text);
+  return [...picked.values()].sort((a, b) => a.offset - b.offset);
+}
+
+/** The quoted texts, and where each starts in the log so a report can give its line number. */
+function quoteFields(lines: QuotedLine[]): Pick<Verdict, 'quoted' | 'quotedAt'> {
+  return { quoted: lines.map((l) => l.text), quotedAt: lines.map((l) => l.offset) };
 }
 
 function gracePeriodFields(f: ConsoleFindings, seconds: number): Pick<Verdict, 'gracePeriods' | 'gracePeriodRate'> {

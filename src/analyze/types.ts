@@ -19,6 +19,18 @@ export interface Verdict {
   reasons: string[];
   /** Console lines that made it fail or warn, at most 20. */
   quoted: string[];
+  /**
+   * A short title of the failure with everything run-specific (addresses, CPUs, pids,
+   * times, counters) taken out, so the same failure has the same title in every run;
+   * absent for a pass.
+   */
+  title?: string;
+  /** Byte offset in console.log of each quoted line, when the quotes are picked lines (not the log's tail). */
+  quotedAt?: number[];
+  /** 1-based line number in console.log of each quoted line, when known. */
+  quotedLines?: number[];
+  /** Grace periods over time, `[seconds since boot, count]`, at most a hundred points: for a plot. */
+  gpSeries?: [number, number][];
   /** Grace periods completed, where the suite reports them. */
   gracePeriods?: number;
   /** Grace periods per second over the test duration. */
@@ -117,6 +129,8 @@ export interface ConsoleFindings {
   tokenFound: boolean | null;
   /** Whether the suite's module printed its `Start of test` line. */
   testStarted: boolean;
+  /** Kernel time (seconds) of that line, when the console has time stamps. */
+  testStartedAt: number | null;
   /**
    * What followed `End of test:` on the last such line (`SUCCESS`, `FAILURE`,
    * `RCU_HOTPLUG`), or null when there was none.
@@ -130,6 +144,8 @@ export interface ConsoleFindings {
   /** Grace periods completed: `lastVersion` for suites that report them, else null. */
   gracePeriods: number | null;
   versionProblem: VersionSequenceProblem | null;
+  /** The statistics count over kernel time, at most one point per second (see gp-series.ts). */
+  gpSeries: import('./gp-series.js').GpPoint[];
   /** Lines per problem kind (only kinds seen appear). */
   counts: Partial<Record<ProblemKind, number>>;
   /** The first lines of each kind, at most {@link QUOTES_PER_KIND} each. */

@@ -204,6 +204,7 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
           result.makeMs = 0;
         }
         result.durationMs = Date.now() - started;
+        result.startedAt = new Date(started).toISOString();
         results.set(p.instance.id, result);
       }
       const first = results.get(group[0]!.instance.id)!;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import type { KconfigSetting } from '../scenarios/types.js';
 import { KvmFarmError } from '../util/errors.js';
 import { applySettings } from './config.js';

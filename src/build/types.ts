@@ -80,6 +80,8 @@ export interface KernelBuildResult {
   warningCount: number;
   /** Time from the start of this instance's configuration to its files being in place. */
   durationMs: number;
+  /** When its configuration started (ISO time), for the report's timeline. */
+  startedAt?: string;
   /** Time spent in make's compile step; 0 when cached or deduplicated. */
   makeMs: number;
   /** sha256 of tree identity, .config text, make arguments, compiler and arch; '' when configuration failed. */

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { isKvmFarmError, KvmFarmError } from '../util/errors.js';
 
 /** Exit statuses every kvm-farm command shares. */

@@ -1,3 +1,5 @@
+import { formatTitleGroups, groupTitles } from '../report/title-groups.js';
+import type { RunSummary } from '../report/types.js';
 import { recheckRun } from '../run/recheck.js';
 import { EXIT, reportError, usageError } from './errors.js';
 import { stdio, type Io } from './io.js';
@@ -14,11 +16,14 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       throw usageError(argv.length === 0 ? 'usage: kvm-recheck RUNDIR [RUNDIR...]' : `unknown option "${argv.find((a) => a.startsWith('-'))}"; usage: kvm-recheck RUNDIR [RUNDIR...]`);
     }
     let status: number = EXIT.ok;
+    const summaries: RunSummary[] = [];
     for (const dir of argv) {
       const summary = await recheckRun(dir);
+      summaries.push(summary);
       printSummary(summary, io.out);
       status = Math.max(status, summary.exitCode === EXIT.interrupted ? EXIT.failures : summary.exitCode);
     }
+    for (const line of formatTitleGroups(groupTitles(summaries), summaries.length)) io.out(line);
     return status;
   } catch (error) {
     return reportError('kvm-recheck', error, io.err);

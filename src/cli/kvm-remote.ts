@@ -1,86 +1,64 @@
 import { createLogUpdate } from 'log-update';
-import type { Argv } from 'yargs';
-import { formatProgress, remoteRun, type RemoteOptions, type RemoteProgress, type RemoteSummary } from '../remote/index.js';
-import { DEFAULT_RETRIES } from '../fleet/requeue.js';
-import { GATHER_TIMEOUT_MS } from '../remote/remote-run.js';
-import { DEFAULT_REMOTE_DIR } from '../remote/remote-paths.js';
+import { formatProgress, remote, type RemoteInput, type RemoteProgress, type RemoteSummary } from '../index.js';
 import { parseDuration } from '../util/duration.js';
-import type { AccelRequest } from '../run/options.js';
 import { EXIT, reportError, usageError } from './errors.js';
-import { againOptionsFromFlags, defineAgainFlags } from './kvm-again.js';
+import { AGAIN_FLAGS, REMOTE_FLAGS, RUN_FLAGS, wholeNumber } from './flags.js';
+import { againInputFromFlags, againParser } from './kvm-again.js';
 import { runAndReport, stdio, type Io } from './io.js';
-import { defineRunFlags, positiveInteger, runOptionsFromFlags, strictParser, wantsHelp } from './run-args.js';
+import { runInputFromFlags, strictParser, wantsHelp, definedOnly, type ParsedFlags } from './run-args.js';
 
 const USAGE = 'kvm-remote "HOST1 HOST2 ..." [kvm-run options]\nkvm-remote "HOST1 HOST2 ..." RUNDIR [kvm-again options]';
-
-/** The flags kvm-remote adds to kvm-run's and kvm-again's. */
-function defineRemoteFlags<T>(parser: Argv<T>) {
-  return parser
-    .option('remote-dir', { type: 'string', default: DEFAULT_REMOTE_DIR, describe: 'Work directory on each host: kernels/ (kept) and runs/<run>/' })
-    .option('ship-concurrency', { type: 'string', describe: 'Hosts receiving kernels at once; 1 ships one after another (default: all)' })
-    .option('keep-remote', { type: 'boolean', default: false, describe: 'Leave each host\'s runs/<run>/ in place' })
-    .option('accept-new-host-keys', { type: 'boolean', default: false, describe: 'Record unknown host keys instead of refusing them (changed keys are always refused)' })
-    .option('ssh-config', { type: 'string', alias: 'F', describe: 'Read only this ssh client config (as ssh -F)' })
-    .option('min-hosts', { type: 'string', describe: 'Hosts that must be ready to start (default: all listed)' })
-    .option('gather-timeout', { type: 'string', describe: `Once --min-hosts are ready, wait this long for the rest; also the limit for reaching --min-hosts: seconds (120) or 30s, 2m (default ${GATHER_TIMEOUT_MS / 1000}s)` })
-    .option('retries', { type: 'string', describe: `Reruns of an instance whose host was lost under it (default ${DEFAULT_RETRIES})` });
-}
-
-type RemoteFlags = {
-  'remote-dir': string; 'ship-concurrency'?: string | undefined; 'keep-remote': boolean; 'accept-new-host-keys': boolean; 'ssh-config'?: string | undefined;
-  'min-hosts'?: string | undefined; 'gather-timeout'?: string | undefined; retries?: string | undefined;
-};
 
 /** `--gather-timeout`: a bare number is seconds here (a wait for hosts, not a test duration). */
 export function parseGatherTimeout(text: string): number {
   return parseDuration(/^\d+$/.test(text.trim()) ? `${text.trim()}s` : text, '--gather-timeout') * 1000;
 }
 
-function wholeNumber(flag: string, text: string): number {
-  if (!/^\d+$/.test(text)) throw usageError(`${flag} "${text}" must be a whole number, 0 or more`);
-  return Number(text);
-}
-
-/** The hosts word: names separated by spaces, as kvm-remote.sh takes them. */
+/** The hosts word: names separated by spaces, as kvm-remote.sh takes them; each name is checked by the library. */
 export function parseHostList(text: string): string[] {
   const hosts = text.split(/[\s,]+/).filter((h) => h !== '');
   if (hosts.length === 0) throw usageError(`no hosts in "${text}": give e.g. "h1 h2" or "localhost"`);
   return hosts;
 }
 
-function remoteFields(flags: RemoteFlags): Omit<RemoteOptions, 'hosts' | 'source' | 'accel'> {
-  return {
-    remoteDir: flags['remote-dir'],
-    ...(flags['ship-concurrency'] === undefined ? {} : { shipConcurrency: positiveInteger('--ship-concurrency', flags['ship-concurrency']) }),
-    keepRemote: flags['keep-remote'],
-    acceptNewHostKeys: flags['accept-new-host-keys'],
-    ...(flags['ssh-config'] === undefined ? {} : { sshConfigFile: flags['ssh-config'] }),
-    ...(flags['min-hosts'] === undefined ? {} : { minHosts: positiveInteger('--min-hosts', flags['min-hosts']) }),
-    ...(flags['gather-timeout'] === undefined ? {} : { gatherTimeoutMs: parseGatherTimeout(flags['gather-timeout']) }),
-    ...(flags.retries === undefined ? {} : { retries: wholeNumber('--retries', flags.retries) }),
-  };
+type RemoteFields = Omit<RemoteInput, 'hosts' | 'source' | 'log' | 'signal' | 'onProgress'>;
+
+function remoteFields(flags: ParsedFlags): RemoteFields {
+  const text = (name: string) => flags[name] as string | undefined;
+  const number = (name: string) => (text(name) === undefined ? undefined : wholeNumber(`--${name}`, text(name)!));
+  return definedOnly<RemoteFields>({
+    remoteDir: text('remote-dir'),
+    shipConcurrency: number('ship-concurrency'),
+    keepRemote: flags['keep-remote'] as boolean | undefined,
+    acceptNewHostKeys: flags['accept-new-host-keys'] as boolean | undefined,
+    sshConfigFile: text('ssh-config'),
+    minHosts: number('min-hosts'),
+    gatherTimeoutMs: text('gather-timeout') === undefined ? undefined : parseGatherTimeout(text('gather-timeout')!),
+    retries: number('retries'),
+  });
 }
 
 /**
  * Parses kvm-remote's command line without starting anything. As in kvm-remote.sh,
  * a second word that is not an option names an earlier run to rerun.
  */
-export async function parseKvmRemoteArgs(argv: string[], cwd = process.cwd()): Promise<Omit<RemoteOptions, 'log' | 'signal'>> {
+export async function parseKvmRemoteArgs(argv: string[]): Promise<RemoteInput> {
   const [hostWord, second] = argv;
   if (hostWord === undefined || hostWord.startsWith('-')) throw usageError(`usage: ${USAGE.split('\n')[0]}`);
   const hosts = parseHostList(hostWord);
   if (second !== undefined && !second.startsWith('-')) {
-    const flags = await defineRemoteFlags(defineAgainFlags(argv.slice(2), 'kvm-remote', USAGE)).parseAsync();
+    const flags = (await againParser(argv.slice(2), 'kvm-remote', USAGE, [...AGAIN_FLAGS, ...REMOTE_FLAGS]).parseAsync()) as ParsedFlags;
     if (flags._.length > 0) throw usageError(`unexpected word "${flags._[0]}" after the run directory`);
     if (flags.dryrun) throw usageError('--dryrun: kvm-remote always boots; prepare a directory with kvm-again --dryrun instead');
-    const { dryrun: _, ...again } = againOptionsFromFlags(flags, second);
-    return { hosts, source: { kind: 'again', options: again }, accel: flags.accel as AccelRequest, ...remoteFields(flags) };
+    const again = againInputFromFlags(flags, second);
+    return { hosts, source: { kind: 'again', options: again }, ...(again.accel ? { accel: again.accel } : {}), ...remoteFields(flags) };
   }
-  const flags = await defineRemoteFlags(defineRunFlags(strictParser(argv.slice(1), 'kvm-remote', USAGE))).parseAsync();
+  const flags = (await strictParser(argv.slice(1), 'kvm-remote', USAGE, [...RUN_FLAGS, ...REMOTE_FLAGS]).parseAsync()) as ParsedFlags;
   if (flags._.length > 0) throw usageError(`unexpected word "${flags._[0]}": options only after the host list (or give RUNDIR right after it)`);
   if (flags.buildonly) throw usageError('--buildonly: kvm-remote builds and then runs on the hosts; use kvm-run --buildonly to only build');
-  const { buildonly: _, log: __, ...run } = runOptionsFromFlags(flags, cwd);
-  return { hosts, source: { kind: 'build', options: run }, accel: run.accel, ...remoteFields(flags) };
+  if (flags.allcpus) throw usageError('--allcpus: each host runs on all of its own CPUs already');
+  const run = runInputFromFlags(flags);
+  return { hosts, source: { kind: 'build', options: run }, ...(run.accel ? { accel: run.accel } : {}), ...remoteFields(flags) };
 }
 
 /** One line per host after the usual summary: how it served the run. */
@@ -129,7 +107,7 @@ function isLive(io: Io, env: NodeJS.ProcessEnv = process.env): boolean {
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   try {
     if (wantsHelp(argv)) {
-      io.out(await defineRemoteFlags(defineRunFlags(strictParser([], 'kvm-remote', USAGE))).getHelp());
+      io.out(await strictParser([], 'kvm-remote', USAGE, [...RUN_FLAGS, ...REMOTE_FLAGS]).getHelp());
       io.out('\nWith RUNDIR, kvm-again\'s options apply instead of kvm-run\'s (see kvm-again --help).');
       return EXIT.ok;
     }
@@ -137,7 +115,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     const display = progressOutput(io, isLive(io));
     return await runAndReport(io, async (signal) => {
       try {
-        return await remoteRun({ ...options, log: display.out, onProgress: display.progress, signal });
+        return await remote({ ...options, log: display.out, onProgress: display.progress, signal });
       } finally {
         display.done();
       }

@@ -1,11 +1,8 @@
-import { prepareRun, localCpus } from '../run/prepare.js';
-import { formatBatches, formatScenarios, formatSchedule } from '../run/dryrun.js';
-import { allBatches } from '../plan/plan.js';
+import { localCpus, run } from '../index.js';
 import { EXIT, reportError } from './errors.js';
 import { kvmRunParser, parseKvmRunArgs, wantsHelp } from './run-args.js';
-import { describeScript } from '../run/script.js';
-import { runKvm } from '../run/kvm-run.js';
 import { runAndReport, stdio, type Io } from './io.js';
+import { withRunProgress } from './run-progress.js';
 
 export type { Io } from './io.js';
 
@@ -16,18 +13,13 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       io.out(await kvmRunParser([]).getHelp());
       return EXIT.ok;
     }
-    const { options, dryrun, allcpus } = await parseKvmRunArgs(argv);
-    if (allcpus) options.cpus = localCpus();
-    if (dryrun) {
-      const prepared = prepareRun(options);
-      const batches = allBatches(prepared.plan);
-      if (dryrun === 'batches') io.out(formatBatches(batches));
-      else if (dryrun === 'scenarios') io.out(formatScenarios(batches));
-      else if (dryrun === 'sched') io.out(formatSchedule(batches, prepared.cpus));
-      else io.out(describeScript(prepared, options));
+    const { input, allcpus } = await parseKvmRunArgs(argv);
+    if (allcpus) input.cpus = localCpus();
+    if (input.dryrun) {
+      io.out((await run({ ...input, dryrun: input.dryrun })).text);
       return EXIT.ok;
     }
-    return await runAndReport(io, (signal) => runKvm({ ...options, log: io.out, signal }));
+    return await runAndReport(io, (signal) => withRunProgress(io, (hooks) => run({ ...input, ...hooks, signal })));
   } catch (error) {
     return reportError('kvm-run', error, io.err);
   }

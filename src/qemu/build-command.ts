@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../options/defaults.js';
 import { randomBytes } from 'node:crypto';
 import { suiteBootArgs, type TortureSuite } from '../scenarios/suites.js';
 import { KvmFarmError } from '../util/errors.js';
@@ -6,7 +7,7 @@ import { parseMemory } from './memory.js';
 import type { Accel, QemuCommand } from './types.js';
 
 /** rcutorture's TORTURE_SHUTDOWN_GRACE default, in seconds. */
-export const DEFAULT_SHUTDOWN_GRACE_SECONDS = 180;
+export const DEFAULT_SHUTDOWN_GRACE_SECONDS = DEFAULTS.shutdownGraceSeconds;
 
 /** Names of the `# NAME=value` settings lines of a qemu-cmd file. */
 export const SETTING = {

@@ -1,7 +1,8 @@
+import { DEFAULTS } from '../options/defaults.js';
 import { KvmFarmError } from '../util/errors.js';
 
 /** rcutorture's TORTURE_QEMU_MEM default. */
-export const DEFAULT_MEMORY = '512M';
+export const DEFAULT_MEMORY = DEFAULTS.memory;
 
 const UNIT_MIB: Record<string, number> = { '': 1, M: 1, G: 1024, T: 1024 * 1024 };
 

@@ -9,7 +9,9 @@ import { childEnded, stopChild } from './child.js';
 import { PROBE_EXIT_PORT, PROBE_EXIT_STATUS, PROBE_OK, probePayload } from './probe-payload.js';
 import type { Accel } from './types.js';
 
-export type AccelRequest = 'auto' | Accel;
+import type { AccelRequest } from '../options/defaults.js';
+
+export type { AccelRequest };
 
 export interface AccelProbe {
   /** The accelerator to use: for `auto` the probe's choice, otherwise the one requested. */
@@ -33,25 +35,74 @@ export interface ProbeAccelOptions {
   maxGuestMs?: number;
 }
 
+/** What a probe says: the accelerator, whether it works, and why, in one line. */
+export interface AccelChoice {
+  accel: Accel;
+  usable: boolean;
+  reason: string;
+}
+
+/** How one probe guest went under one accelerator. */
+export interface ProbeGuestOutcome {
+  ok: boolean;
+  ms: number;
+  why: string;
+}
+
+/** Runs the probe payload under `accel` for at most `limitMs`: on this machine or over a host's connection. */
+export type ProbeGuestRunner = (accel: Accel, limitMs: number) => Promise<ProbeGuestOutcome>;
+
+/** Nothing to probe: tcg always works. */
+export const TCG_REQUESTED: Readonly<AccelChoice> = { accel: 'tcg', usable: true, reason: 'tcg requested' };
+
+/** kvm is not to be had: `auto` falls back to a working tcg, a forced kvm is unusable. */
+export function accelUnavailable(request: 'auto' | 'kvm', why: string): AccelChoice {
+  return request === 'auto' ? { accel: 'tcg', usable: true, reason: `${why}; using tcg` } : { accel: 'kvm', usable: false, reason: `kvm requested, but ${why}` };
+}
+
 /**
- * Decide between KVM and TCG by running a guest, not by trusting /dev/kvm: on some
- * hosts (nested, this one) /dev/kvm opens but a KVM guest crawls inside the host kernel
- * and never boots a kernel. The same kernel-free payload runs under TCG first as a yardstick;
- * KVM must finish it within max(minKvmMs, 2 x TCG's time), or it is no better than emulation.
+ * The KVM rule, wherever the guest runs: the kernel-free payload runs under TCG first
+ * as a yardstick; KVM must finish it within max(minKvmMs, 2 x TCG's time), or it is no
+ * better than emulation (on some hosts, nested ones, /dev/kvm opens but a KVM guest
+ * crawls and never boots a kernel).
+ */
+export async function chooseAccel(request: AccelRequest, runGuest: ProbeGuestRunner, limits: { minKvmMs?: number | undefined; maxGuestMs?: number | undefined } = {}): Promise<AccelChoice> {
+  if (request === 'tcg') return TCG_REQUESTED;
+  const maxGuestMs = limits.maxGuestMs ?? 3000;
+  const tcg = await runGuest('tcg', maxGuestMs);
+  // Without a yardstick there is no working answer, not even tcg.
+  if (!tcg.ok) return { ...accelUnavailable(request, `the tcg yardstick guest failed (${tcg.why}), so kvm cannot be judged`), usable: false };
+  const limitMs = Math.min(maxGuestMs, Math.max(limits.minKvmMs ?? 1000, 2 * tcg.ms));
+  const kvm = await runGuest('kvm', limitMs);
+  if (!kvm.ok) return accelUnavailable(request, `the kvm probe guest ${kvm.why} (tcg ran it in ${seconds(tcg.ms)})`);
+  return { accel: 'kvm', usable: true, reason: `kvm probe guest ran in ${seconds(kvm.ms)} (tcg: ${seconds(tcg.ms)})` };
+}
+
+/** qemu's words (after the binary) for the probe guest; `serial` is where its verdict is printed. */
+export function probeGuestArgs(accel: Accel, payload: string, serial: string): string[] {
+  return [
+    '-accel', accel,
+    '-machine', 'q35',
+    '-cpu', accel === 'kvm' ? 'host' : 'qemu64',
+    '-m', '64M',
+    '-display', 'none',
+    '-monitor', 'none',
+    '-no-reboot',
+    '-net', 'none',
+    '-serial', serial,
+    '-device', `isa-debug-exit,iobase=0x${PROBE_EXIT_PORT.toString(16)},iosize=0x04`,
+    '-kernel', payload,
+  ];
+}
+
+/**
+ * Decide between KVM and TCG on this machine by running a guest, not by trusting
+ * /dev/kvm (chooseAccel's rule).
  */
 export async function probeAccel(request: AccelRequest, options: ProbeAccelOptions = {}): Promise<AccelProbe> {
   const started = Date.now();
-  const done = (accel: Accel, usable: boolean, reason: string): AccelProbe => ({
-    accel,
-    usable,
-    reason,
-    elapsedMs: Date.now() - started,
-  });
-  if (request === 'tcg') return done('tcg', true, 'tcg requested');
-  const fallback = request === 'auto' ? 'tcg' : 'kvm';
-  // Falling back to tcg is a working answer; a forced kvm that failed is not.
-  const fallbackUsable = request === 'auto';
-  const say = (why: string) => (request === 'auto' ? `${why}; using tcg` : `kvm requested, but ${why}`);
+  const done = (choice: Readonly<AccelChoice>): AccelProbe => ({ ...choice, elapsedMs: Date.now() - started });
+  if (request === 'tcg') return done(TCG_REQUESTED);
 
   const device = options.kvmDevice ?? '/dev/kvm';
   try {
@@ -60,29 +111,26 @@ export async function probeAccel(request: AccelRequest, options: ProbeAccelOptio
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? `${device} does not exist (no KVM on this host)` : `cannot open ${device}: ${code} (is this user in the kvm group?)`;
-    return done(fallback, fallbackUsable, say(why));
+    return done(accelUnavailable(request, why));
   }
 
   const arch = ARCHES[options.arch ?? 'x86_64'];
   const binary = options.qemuCmd ?? arch.qemu;
   if (arch.name !== 'x86_64') {
     // No kernel-free probe guest for this architecture yet: an openable /dev/kvm is all we know.
-    return done('kvm', true, `${device} opens; no probe guest for ${arch.name}`);
+    return done({ accel: 'kvm', usable: true, reason: `${device} opens; no probe guest for ${arch.name}` });
   }
-  const maxGuestMs = options.maxGuestMs ?? 3000;
   const dir = await mkdtemp(path.join(tmpdir(), 'kvmfarm-probe-'));
   try {
     const payload = path.join(dir, 'probe.img');
     await writeFile(payload, probePayload());
-    const tcg = await runProbeGuest(binary, 'tcg', payload, dir, maxGuestMs);
-    if (tcg.missing) {
-      throw new KvmFarmError('KVMFARM_QEMU_MISSING', `${binary} not found: install qemu (Debian: qemu-system-x86) or name the binary with --qemu-cmd`);
-    }
-    if (!tcg.ok) return done(fallback, false, say(`the tcg yardstick guest failed (${tcg.why}), so kvm cannot be judged`));
-    const limitMs = Math.min(maxGuestMs, Math.max(options.minKvmMs ?? 1000, 2 * tcg.ms));
-    const kvm = await runProbeGuest(binary, 'kvm', payload, dir, limitMs);
-    if (!kvm.ok) return done(fallback, fallbackUsable, say(`the kvm probe guest ${kvm.why} (tcg ran it in ${seconds(tcg.ms)})`));
-    return done('kvm', true, `kvm probe guest ran in ${seconds(kvm.ms)} (tcg: ${seconds(tcg.ms)})`);
+    return done(await chooseAccel(request, async (accel, limitMs) => {
+      const outcome = await runProbeGuest(binary, accel, payload, dir, limitMs);
+      if (outcome.missing) {
+        throw new KvmFarmError('KVMFARM_QEMU_MISSING', `${binary} not found: install qemu (Debian: qemu-system-x86) or name the binary with --qemu-cmd`);
+      }
+      return outcome;
+    }, options));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -92,28 +140,13 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(2)} s`;
 }
 
-interface ProbeGuestResult {
-  ok: boolean;
+interface ProbeGuestResult extends ProbeGuestOutcome {
   missing: boolean;
-  ms: number;
-  why: string;
 }
 
 async function runProbeGuest(binary: string, accel: Accel, payload: string, dir: string, limitMs: number): Promise<ProbeGuestResult> {
   const log = path.join(dir, `${accel}.log`);
-  const argv = [
-    '-accel', accel,
-    '-machine', 'q35',
-    '-cpu', accel === 'kvm' ? 'host' : 'qemu64',
-    '-m', '64M',
-    '-display', 'none',
-    '-monitor', 'none',
-    '-no-reboot',
-    '-net', 'none',
-    '-serial', `file:${log}`,
-    '-device', `isa-debug-exit,iobase=0x${PROBE_EXIT_PORT.toString(16)},iosize=0x04`,
-    '-kernel', payload,
-  ];
+  const argv = probeGuestArgs(accel, payload, `file:${log}`);
   const started = Date.now();
   const child = execa(binary, argv, { stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', reject: false, buffer: { stderr: true } });
   const ended = childEnded(child);

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../options/defaults.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -60,7 +61,7 @@ export async function runGuest(options: RunGuestOptions): Promise<GuestRun> {
   const consoleLog = path.resolve(options.consoleLog ?? consoleLogOf(command) ?? fail('the qemu command has no -serial file:PATH console'));
   const durationS = options.durationSeconds ?? numberSetting(settings, SETTING.seconds);
   const graceS = options.shutdownGraceSeconds ?? numberSetting(settings, SETTING.grace, DEFAULT_SHUTDOWN_GRACE_SECONDS);
-  const bootS = options.bootTimeoutSeconds ?? 60;
+  const bootS = options.bootTimeoutSeconds ?? DEFAULTS.bootTimeoutSeconds;
   const quietS = options.quietSeconds ?? 10;
   const overtimeS = options.maxOvertimeSeconds ?? graceS;
   const termGraceMs = (options.termGraceSeconds ?? 3) * 1000;
@@ -138,6 +139,7 @@ export async function runGuest(options: RunGuestOptions): Promise<GuestRun> {
     stopped: reason === 'stopped',
     startError,
     durationMs,
+    startedAt: new Date(started).toISOString(),
     logPath: consoleLog,
     token,
     accel,

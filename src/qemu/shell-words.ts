@@ -1,7 +1,7 @@
 import { KvmFarmError } from '../util/errors.js';
 
 // One quoting helper for every command kvm-farm writes or sends: the hosts layer's.
-export { quoteWord, quoteWords } from '../hosts/quote.js';
+export { quoteWord, quoteWords } from '../transport/quote.js';
 
 export interface ShellLine {
   words: string[];

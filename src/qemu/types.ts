@@ -26,6 +26,8 @@ export interface GuestRun {
   /** Why qemu could not be started at all (missing binary, bad argument): an infrastructure error. */
   startError: string | null;
   durationMs: number;
+  /** When qemu was started (ISO time), for the report's timeline; absent in records from before it was kept. */
+  startedAt?: string;
   /** Absolute path of the console log. */
   logPath: string;
   /** The random token put on this guest's kernel command line. */

@@ -22,8 +22,10 @@ export function formatJunit(summary: RunSummary): string {
   const cases = judged.map((x) => {
     const seconds = ((x.guest?.durationMs ?? 0) / 1000).toFixed(3);
     const open = `  <testcase classname="kvm-farm.${escapeXml(summary.suite)}" name="${escapeXml(x.instance)}" time="${seconds}">`;
-    const message = escapeXml(`${x.verdict.kind}: ${x.verdict.reasons.join('; ')}`);
-    const body = escapeXml(x.verdict.quoted.join('\n'));
+    // The title first: CI dashboards show the message, and the same failure has the same title.
+    const message = escapeXml(`${x.verdict.kind}: ${x.verdict.title ?? x.verdict.reasons.join('; ')}`);
+    const reasons = x.verdict.title === undefined ? [] : [x.verdict.reasons.join('; ')];
+    const body = escapeXml([...reasons, ...x.verdict.quoted].join('\n'));
     const kind = x.verdict.kind;
     let inner = '';
     if (kind === 'infra-error' || kind === 'build-failed') inner = `    <error type="${kind}" message="${message}">${body}</error>\n`;

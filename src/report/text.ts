@@ -1,4 +1,4 @@
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { formatDuration } from '../util/duration.js';
 import { VERDICT_KINDS } from './totals.js';
 import type { InstanceResult, RunSummary } from './types.js';
@@ -16,7 +16,8 @@ export function formatInstanceLine(x: InstanceResult): string {
   }
   if (x.host) parts.push(`on ${printable(x.host)}`);
   parts.push(`kernel ${printable(x.kernel.source)}`);
-  if (x.verdict && x.verdict.reasons.length > 0) parts.push(`- ${x.verdict.reasons.map((r) => printable(String(r))).join('; ')}`);
+  if (x.verdict?.title !== undefined) parts.push(`- ${printable(x.verdict.title)}`);
+  if (x.verdict && x.verdict.reasons.length > 0) parts.push(`(${x.verdict.reasons.map((r) => printable(String(r))).join('; ')})`);
   if (x.kernel.configMismatches.length > 0) parts.push(`[config: ${x.kernel.configMismatches.length} mismatch(es)]`);
   for (const w of x.warnings) parts.push(`[${printable(String(w))}]`);
   return parts.join(' ');

@@ -19,6 +19,8 @@ export interface InstanceResult {
     source: KernelSource;
     version?: string;
     buildMs?: number;
+    /** When its build (or cache look-up) started, ISO time. */
+    buildStartedAt?: string;
     /** `CONFIG_X: wanted y, got n` lines from the config check. */
     configMismatches: string[];
   };

@@ -5,10 +5,12 @@ import type { Batch } from '../plan/types.js';
 import { runBatch, type BuiltQemuCommand } from '../qemu/index.js';
 import type { Accel } from '../qemu/types.js';
 import type { InstanceResult } from '../report/types.js';
-import { RUN_FILES } from '../rundir/layout.js';
+import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import type { TortureSuite } from '../scenarios/suites.js';
+import { notRunVerdict } from '../analyze/judge.js';
 import { judgeGuest } from './judge-instance.js';
 import type { RunOptions } from './options.js';
+import type { RunProgressListener } from '../progress/run-monitor.js';
 
 export interface BootBatchesInput {
   runDir: string;
@@ -22,6 +24,7 @@ export interface BootBatchesInput {
   accel: Accel;
   say: (line: string) => void;
   signal?: AbortSignal;
+  progress?: RunProgressListener;
 }
 
 /**
@@ -38,17 +41,16 @@ export async function bootBatches(input: BootBatchesInput): Promise<boolean> {
     if (input.signal?.aborted || existsSync(stopFile)) {
       stopped = true;
       for (const x of runnable) {
-        input.results.get(x.id)!.verdict = {
-          instance: x.id,
-          kind: 'infra-error',
-          reasons: [input.signal?.aborted ? 'not run: the run was interrupted' : 'not run: STOP file'],
-          quoted: [],
-        };
+        input.results.get(x.id)!.verdict = notRunVerdict(x.id, input.signal?.aborted ? 'the run was interrupted' : 'STOP file');
       }
       continue;
     }
     if (runnable.length === 0) continue;
     say(`Start batch ${index + 1}: ${runnable.map((x) => x.id).join(' ')}`);
+    for (const x of runnable) {
+      const consoleLog = path.join(runDir, x.id, INSTANCE_FILES.consoleLog);
+      input.progress?.guestStarted?.({ instance: x.id, consoleLog, durationSeconds: input.options.durationSeconds });
+    }
     const judged: Promise<void>[] = [];
     await runBatch(
       runnable.map((x) => ({
@@ -77,6 +79,7 @@ export async function bootBatches(input: BootBatchesInput): Promise<boolean> {
               durationSeconds: input.options.durationSeconds,
             }).then((verdict) => {
               result.verdict = verdict;
+              input.progress?.guestEnded?.(guest.instance, verdict);
               say(`${guest.instance}: ${verdict.kind}${verdict.reasons.length ? ` (${verdict.reasons.join('; ')})` : ''}`);
             }),
           );

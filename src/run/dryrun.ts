@@ -1,4 +1,9 @@
+import { allBatches } from '../plan/plan.js';
 import type { Batch } from '../plan/types.js';
+import type { DryrunMode } from '../options/defaults.js';
+import type { RunOptions } from './options.js';
+import { prepareRun } from './prepare.js';
+import { describeScript } from './script.js';
 import { formatScenariosFile } from '../rundir/files.js';
 
 /** `batch instance cpus` lines, `-ovf` marking a guest wider than the machine, as kvm.sh prints them. */
@@ -26,4 +31,45 @@ export function formatSchedule(batches: Batch[], cpus: number): string {
   lines.push(`Total number of kernels to build: ${scenarios.size} (at most; identical configs build once)`);
   lines.push(`Total number of batches: ${batches.length}`);
   return lines.join('\n');
+}
+
+/** One planned batch as a caller reads it: which instances, how wide. */
+export interface PlannedBatch {
+  number: number;
+  cpus: number;
+  overflow: boolean;
+  instances: { id: string; scenario: string; cpus: number }[];
+}
+
+/** What `run({ dryrun })` returns: the plan as data, and as kvm.sh would print it. */
+export interface RunPlan {
+  mode: DryrunMode;
+  /** The scenario directory the instances came from. */
+  scenariosDir: string;
+  /** CPUs the batches were packed into. */
+  cpus: number;
+  batches: PlannedBatch[];
+  /** The `--dryrun` output for `mode`. */
+  text: string;
+}
+
+/** `--dryrun`: plans the run and describes it, touching nothing. */
+export function planOnly(options: RunOptions, mode: DryrunMode): RunPlan {
+  const prepared = prepareRun(options);
+  const batches = allBatches(prepared.plan);
+  const text =
+    mode === 'batches' ? formatBatches(batches)
+    : mode === 'scenarios' ? formatScenarios(batches)
+    : mode === 'sched' ? formatSchedule(batches, prepared.cpus)
+    : describeScript(prepared, options);
+  return {
+    mode,
+    scenariosDir: prepared.library.dir,
+    cpus: prepared.cpus,
+    batches: batches.map((b, i) => ({
+      number: i + 1, cpus: b.cpus, overflow: b.overflow,
+      instances: b.instances.map((x) => ({ id: x.id, scenario: x.scenario.name, cpus: x.cpus })),
+    })),
+    text,
+  };
 }

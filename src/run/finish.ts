@@ -11,6 +11,7 @@ import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import type { TortureSuite } from '../scenarios/suites.js';
 import { bootBatches } from './boot.js';
 import type { RunOptions } from './options.js';
+import type { RunProgressListener } from '../progress/run-monitor.js';
 
 export interface FinishRunInput {
   runDir: string;
@@ -28,6 +29,7 @@ export interface FinishRunInput {
   startedAt: Date;
   say: (line: string) => void;
   signal?: AbortSignal;
+  progress?: RunProgressListener;
 }
 
 /**
@@ -58,6 +60,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
       accel: input.accel.accel,
       say,
       ...(input.signal ? { signal: input.signal } : {}),
+      ...(input.progress ? { progress: input.progress } : {}),
     });
   }
   const instances = input.batches.flatMap((b) => b.instances.map((x) => input.results.get(x.id)!));

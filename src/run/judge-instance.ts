@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { analyzeConsoleFile, formatDiags, judge } from '../analyze/index.js';
+import { thinGpSeries } from '../analyze/gp-series.js';
+import { lineNumbersIn } from '../analyze/line-numbers.js';
 import type { Verdict } from '../analyze/types.js';
 import type { KernelBanner } from '../build/kernel-banner.js';
 import type { GuestRun } from '../qemu/types.js';
@@ -7,10 +9,6 @@ import { INSTANCE_FILES } from '../rundir/layout.js';
 import { CONSOLE_FILE_BYTES, openInside } from '../rundir/safe-read.js';
 import { writeInside } from '../rundir/safe-write.js';
 import type { TortureSuite } from '../scenarios/suites.js';
-
-export function buildFailedVerdict(instance: string, failure: { reason: string; quoted: string[] }): Verdict {
-  return { instance, kind: 'build-failed', reasons: [failure.reason], quoted: failure.quoted.slice(0, 20) };
-}
 
 export interface JudgeGuestInput {
   dir: string;
@@ -45,6 +43,17 @@ export async function judgeGuest(input: JudgeGuestInput): Promise<Verdict> {
     ...(input.banner ? { expectedBanner: input.banner } : {}),
     durationSeconds: input.durationSeconds,
   });
+  if (findings && consoleLog) {
+    // For the report: where each quoted line is in console.log, and the plot of progress.
+    if (verdict.quoted.length > 0) {
+      verdict.quotedLines = await lineNumbersIn(consoleLog.real, verdict.quotedAt ? { offsets: verdict.quotedAt } : { tail: verdict.quoted.length });
+    }
+    // The count is zero at the start of the test: a short run's one or two statistics lines still make a line.
+    const first = findings.gpSeries[0];
+    const start: [number, number][] = findings.testStartedAt !== null && first && findings.testStartedAt < first[0] ? [[findings.testStartedAt, 0]] : [];
+    const series = [...start, ...findings.gpSeries];
+    if (series.length > 1) verdict.gpSeries = thinGpSeries(series);
+  }
   writeInside(runDir, path.join(id, INSTANCE_FILES.guest), `${JSON.stringify(guest, null, 2)}\n`);
   writeInside(runDir, path.join(id, INSTANCE_FILES.verdict), `${JSON.stringify(verdict, null, 2)}\n`);
   return verdict;

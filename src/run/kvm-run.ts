@@ -10,14 +10,17 @@ import { createRunDir } from '../rundir/create.js';
 import { appendRunLog, describeKernelTree, formatBatchesFile, formatScenariosFile, writeRunFile } from '../rundir/files.js';
 import { RUN_FILES } from '../rundir/layout.js';
 import { finishRun, recordAccel } from './finish.js';
-import { buildFailedVerdict } from './judge-instance.js';
+import { buildFailedVerdict } from '../analyze/judge.js';
 import type { RunOptions } from './options.js';
 import { prepareRun } from './prepare.js';
+import type { RunProgressListener } from '../progress/run-monitor.js';
 import { writeQemuCmd } from './qemu-cmd.js';
 
 export interface RunKvmOptions extends RunOptions {
   /** Aborting stops every guest and marks the run interrupted. */
   signal?: AbortSignal;
+  /** Told of build steps and guests as they go, for a live display. */
+  progress?: RunProgressListener;
 }
 
 /**
@@ -31,8 +34,8 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
   checkMakeTarget(options.defconfig, '--defconfig');
   const tree = resolveKernelTree(options.kernelDir);
   const runDir = createRunDir({
-    ...(options.results === undefined ? {} : { results: options.results }),
-    ...(options.datestamp === undefined ? {} : { name: options.datestamp }),
+    results: options.results,
+    name: options.datestamp,
   });
   const say = (line: string) => {
     log(line);
@@ -59,7 +62,7 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
     kmakeArgs: options.kmakeArgs,
     trustMake: options.trustMake,
     ccache: options.ccache,
-    reporter: { line: say },
+    reporter: { line: say, ...(options.progress?.build ? { event: (e) => options.progress!.build!(e) } : {}) },
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const buildOf = new Map<string, KernelBuildResult>(builds.map((b) => [b.instance, b]));
@@ -81,6 +84,7 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
           source: build.status,
           ...(build.kernelVersion ? { version: build.kernelVersion } : {}),
           buildMs: build.durationMs,
+          ...(build.startedAt ? { buildStartedAt: build.startedAt } : {}),
           configMismatches: build.configMismatches.map((m) => `${m.option}: wanted ${m.wanted}, got ${m.got}`),
         },
         warnings: [],
@@ -124,5 +128,6 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
     startedAt,
     say,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.progress ? { progress: options.progress } : {}),
   });
 }

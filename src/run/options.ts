@@ -1,8 +1,8 @@
 import type { KconfigSetting } from '../scenarios/types.js';
 
-export type DryrunMode = 'batches' | 'scenarios' | 'sched' | 'script';
-export type AccelRequest = 'auto' | 'kvm' | 'tcg';
-export type CcacheMode = 'auto' | 'on' | 'off';
+import type { AccelRequest, CcacheMode } from '../options/defaults.js';
+
+export type { AccelRequest, CcacheMode, DryrunMode } from '../options/defaults.js';
 
 /** Which scenarios run, on how many CPUs: what both planning and running need. */
 export interface SelectionOptions {

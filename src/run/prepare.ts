@@ -28,7 +28,7 @@ export function prepareRun(options: SelectionOptions): PreparedRun {
   const cpus = options.cpus ?? localCpus();
   const instances = selectInstances({
     library,
-    ...(options.configs === undefined ? {} : { configs: options.configs }),
+    configs: options.configs,
     kconfig: options.kconfig,
     bootArgs: options.bootArgs,
     // rcutorture gives an SMP scenario without NR_CPUS the CPUs of the machine it plans on.

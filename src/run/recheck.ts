@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import { buildFailedVerdict, notRunVerdict } from '../analyze/judge.js';
 import { readBzImageBanner } from '../build/kernel-banner.js';
 import { parseQemuCmdFile, SETTING } from '../qemu/index.js';
 import type { Accel, GuestRun } from '../qemu/types.js';
@@ -9,7 +10,7 @@ import type { InstanceResult, RunSummary } from '../report/types.js';
 import { writeReports } from '../report/write.js';
 import { readRunDir } from '../rundir/files.js';
 import { readTextInside, regularFileInside } from '../rundir/safe-read.js';
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { KvmFarmError } from '../util/errors.js';
 import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import { getSuite } from '../scenarios/suites.js';
@@ -57,9 +58,9 @@ export async function recheckRun(dir: string): Promise<RunSummary> {
           durationSeconds: durationOf(run.dir, id) ?? previous?.durationSeconds ?? 0,
         });
       } else if (old?.verdict?.kind === 'build-failed' || result.kernel.source === 'build-failed') {
-        result.verdict = old?.verdict ?? { instance: id, kind: 'build-failed', reasons: ['no kernel image in the run directory'], quoted: [] };
+        result.verdict = old?.verdict ?? buildFailedVerdict(id, { reason: 'no kernel image in the run directory', quoted: [] });
       } else if (!has(INSTANCE_FILES.buildonly)) {
-        result.verdict = old?.verdict ?? { instance: id, kind: 'infra-error', reasons: ['never booted: no console log'], quoted: [] };
+        result.verdict = old?.verdict ?? notRunVerdict(id, 'no console log');
       }
       instances.push(result);
     }
@@ -67,6 +68,8 @@ export async function recheckRun(dir: string): Promise<RunSummary> {
   const interrupted = regularFileInside(run.dir, RUN_FILES.interrupted) !== undefined;
   const buildonly = regularFileInside(run.dir, RUN_FILES.buildonly) !== undefined;
   const summary: RunSummary = {
+    // What only other kinds of run record (kvm-remote's hosts and timings) stays, for the report.
+    ...previous,
     runDir: run.dir,
     suite: suite.name,
     startedAt: previous?.startedAt ?? statSync(run.dir).mtime.toISOString(),

@@ -1,7 +1,9 @@
+import { DEFAULTS } from '../options/defaults.js';
+import { checkDatestamp } from '../options/run-dir-names.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { KvmFarmError } from '../util/errors.js';
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { datestamp } from './layout.js';
 
 function describeMkdirError(error: unknown): string {
@@ -25,11 +27,8 @@ export interface CreateRunDirOptions {
  * made with a plain mkdir, so an existing run is refused, never written into.
  */
 export function createRunDir(options: CreateRunDirOptions = {}): string {
-  const results = path.resolve(options.results ?? 'res');
-  const name = options.name ?? `${datestamp()}${options.suffix ?? ''}`;
-  if (!/^[A-Za-z0-9._/-]+$/.test(name) || name.split('/').includes('..')) {
-    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--datestamp "${printable(name)}" may hold only letters, digits, . _ - and /`);
-  }
+  const results = path.resolve(options.results ?? DEFAULTS.results);
+  const name = options.name === undefined ? `${datestamp()}${options.suffix ?? ''}` : checkDatestamp(options.name);
   const dir = path.join(results, name);
   try {
     mkdirSync(path.dirname(dir), { recursive: true });

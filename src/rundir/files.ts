@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Batch } from '../plan/types.js';
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { KvmFarmError } from '../util/errors.js';
 import { RUN_FILES } from './layout.js';
 import { readTextInside } from './safe-read.js';

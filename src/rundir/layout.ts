@@ -17,6 +17,10 @@ export const RUN_FILES = {
   accel: 'accel',
   summary: 'summary.json',
   junit: 'junit.xml',
+  /** The self-contained HTML report. */
+  report: 'report.html',
+  /** The command line the run was started with. */
+  command: 'command',
   buildonly: 'buildonly',
 } as const;
 

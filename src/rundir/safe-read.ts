@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { KvmFarmError } from '../util/errors.js';
 
 /**

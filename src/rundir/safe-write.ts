@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, linkSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { KvmFarmError } from '../util/errors.js';
 import { isUnder, regularFileInside } from './safe-read.js';
 

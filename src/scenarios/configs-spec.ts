@@ -1,3 +1,4 @@
+import { LIMITS } from '../options/limits.js';
 import { KvmFarmError } from '../util/errors.js';
 import type { ScenarioLibrary } from './library.js';
 
@@ -15,6 +16,9 @@ export function expandConfigs(spec: string, library: ScenarioLibrary): string[] 
   for (const word of words) {
     const match = /^(?:(\d+)\*)?(.+)$/.exec(word)!;
     const repeats = match[1] === undefined ? 1 : Number(match[1]);
+    if (repeats > LIMITS.copies.max) {
+      throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--configs entry "${word.slice(0, 80)}": at most ${LIMITS.copies.max} copies of one scenario`);
+    }
     const name = match[2]!;
     if (repeats < 1 || name.includes('*')) {
       throw new KvmFarmError(
@@ -27,6 +31,10 @@ export function expandConfigs(spec: string, library: ScenarioLibrary): string[] 
       throw new KvmFarmError('KVMFARM_SCENARIO_DIR', `${library.dir} has no CFLIST (or it is empty)`);
     }
     for (const scenarioName of expanded) library.load(scenarioName);
+    // Checked before expanding, so a typo costs one comparison rather than gigabytes.
+    if (names.length + repeats * expanded.length > LIMITS.instances.max) {
+      throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--configs "${spec.slice(0, 80)}" asks for more than ${LIMITS.instances.max} instances in one run`);
+    }
     for (let i = 0; i < repeats; i++) names.push(...expanded);
   }
   return names;

@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import { readTextInside } from '../rundir/safe-read.js';
 import { KvmFarmError } from '../util/errors.js';
 import { parseBootFile, parseFragment } from './fragment.js';

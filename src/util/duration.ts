@@ -15,6 +15,9 @@ export function parseDuration(text: string, flag = '--duration'): number {
     );
   }
   const seconds = Number(match[1]) * UNIT_SECONDS[match[2] ?? '']!;
+  if (!Number.isSafeInteger(seconds)) {
+    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `${flag} "${text}" is far too long: give at most a few days`);
+  }
   if (seconds <= 0) {
     throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `${flag} "${text}" must be longer than zero`);
   }

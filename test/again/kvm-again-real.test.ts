@@ -6,21 +6,21 @@ import { againRun } from '../../src/again/again.js';
 import type { LinkMode } from '../../src/again/link.js';
 import { parseQemuCmdFile } from '../../src/qemu/index.js';
 import { runKvm } from '../../src/run/kvm-run.js';
-import { testKernelTree } from '../helpers/kernel-tree.js';
+import { requireReal } from '../helpers/require.js';
 import { smallRunOptions } from '../helpers/run-options.js';
 import { hashTree } from './tree-hash.js';
 
-const tree = testKernelTree();
+const tree = requireReal('kernel-tree', 'kernel-build', 'qemu').kernelTree;
 const results = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-again-real-'));
 afterAll(() => rmSync(results, { recursive: true, force: true }));
 const MINUTES = 60_000;
 const SCENARIOS = ['UP01-SMALL', 'BUSTED01-SMALL'];
 
-describe.skipIf(!tree)('kvm-again on real kernels under TCG', () => {
+describe('kvm-again on real kernels under TCG', () => {
   let built = '';
 
   it('reruns a --buildonly run with each link mode, booted and judged, the original untouched', async () => {
-    const buildonly = await runKvm(smallRunOptions(tree!, results, { configs: SCENARIOS.join(' '), buildonly: true, datestamp: 'built', cpus: 2 }));
+    const buildonly = await runKvm(smallRunOptions(tree, results, { configs: SCENARIOS.join(' '), buildonly: true, datestamp: 'built', cpus: 2 }));
     expect(buildonly.exitCode).toBe(0);
     built = buildonly.runDir;
     const before = hashTree(built);

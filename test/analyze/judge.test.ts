@@ -89,7 +89,7 @@ describe('judge', () => {
 
   it('says infra-error when qemu never started, whatever the console', async () => {
     const v = judge(input(null, { guest: guest({ startError: 'qemu-system-x86_64: not found', exitCode: null }) }));
-    expect(v).toEqual({ instance: 'TREE01', kind: 'infra-error', reasons: ['qemu did not start: qemu-system-x86_64: not found'], quoted: [] });
+    expect(v).toEqual({ instance: 'TREE01', kind: 'infra-error', reasons: ['qemu did not start: qemu-system-x86_64: not found'], quoted: [], title: 'infra: qemu did not start: qemu-system-x86_64: not found' });
   });
 
   it('says infra-error when qemu exits non-zero over a clean console', async () => {

@@ -6,16 +6,17 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildKernels } from '../../src/build/build-kernels.js';
 import { cacheLayout } from '../../src/build/store.js';
 import type { BuildEvent, BuildInstance, BuildOptions, KernelBuildResult } from '../../src/build/types.js';
 import { bundledScenarioDir, loadScenarioLibrary } from '../../src/scenarios/library.js';
 import { SUITES } from '../../src/scenarios/suites.js';
 import type { Scenario } from '../../src/scenarios/types.js';
+import { requireReal } from '../helpers/require.js';
 
-const KERNEL_DIR = path.join(process.env.KVM_FARM_CACHE ?? path.join(os.homedir(), '.cache', 'kvm-farm'), 'src', 'linux-source-6.1');
-const haveTree = existsSync(path.join(KERNEL_DIR, 'Makefile'));
+const real = requireReal('kernel-tree', 'kernel-build');
+const KERNEL_DIR = real.kernelTree;
 const MINUTES = 60_000;
 
 const library = loadScenarioLibrary(bundledScenarioDir(SUITES.rcu!));
@@ -33,7 +34,7 @@ const BROKEN = variant('BROKEN', [`CONFIG_LOCALVERSION="-${'x'.repeat(70)}"`]);
 /** Same .config as UP01-SMALL (no such option exists), so it shares the kernel, but its requests are not met. */
 const UNMET = variant('UNMET', ['CONFIG_KVMFARM_NO_SUCH_OPTION=y'], ['CONFIG_SMP=y']);
 
-describe.skipIf(!haveTree)('buildKernels on a real kernel tree', () => {
+describe('buildKernels on a real kernel tree', () => {
   let cacheDir: string;
   let runDir: string;
   let first: KernelBuildResult[];
@@ -48,7 +49,7 @@ describe.skipIf(!haveTree)('buildKernels on a real kernel tree', () => {
     cacheDir,
   });
 
-  beforeAll(async () => {
+  real.beforeAll(async () => {
     cacheDir = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-build-cache-'));
     runDir = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-build-run-'));
     first = await buildKernels({
@@ -58,8 +59,8 @@ describe.skipIf(!haveTree)('buildKernels on a real kernel tree', () => {
   }, 25 * MINUTES);
 
   afterAll(() => {
-    rmSync(cacheDir, { recursive: true, force: true });
-    rmSync(runDir, { recursive: true, force: true });
+    if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
   });
 
   it('fails the broken scenario with make error lines quoted, and still builds the next one', () => {

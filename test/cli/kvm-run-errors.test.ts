@@ -16,7 +16,7 @@ describe('kvm-run on bad input', () => {
   it.each([
     [['--configs', 'NOPE07'], /unknown scenario "NOPE07".*available: .*UP01/],
     [['--duration', '5x'], /--duration "5x"/],
-    [['--cpus', '0'], /--cpus "0"/],
+    [['--cpus', '0'], /--cpus 0: must be a whole number from 1/],
     [['--scenarios', '/nonexistent/scen'], /"\/nonexistent\/scen" does not exist/],
     [['--scenarios', bad.dir], /FOO=bar/],
   ])('%j exits 2 with one line naming the bad value, and touches nothing', async (argv, message) => {

@@ -10,7 +10,7 @@ const MAINS = {
   'kvm-run': 'test/run/kvm-run-main.ts',
   'kvm-again': 'test/again/kvm-again-main.ts',
   'kvm-recheck': 'test/run/kvm-recheck-main.ts',
-  'kvm-remote': 'test/remote/kvm-remote-main.ts',
+  'kvm-remote': 'test/farm/kvm-remote-main.ts',
 } as const;
 
 export type CommandName = keyof typeof MAINS;

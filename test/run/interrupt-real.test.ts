@@ -5,10 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { againRun } from '../../src/again/again.js';
-import { testKernelTree } from '../helpers/kernel-tree.js';
+import { requireReal } from '../helpers/require.js';
 import { nodeArgsForModule } from '../../src/util/module-worker.js';
 
-const tree = testKernelTree();
+const tree = requireReal('kernel-tree', 'kernel-build', 'qemu').kernelTree;
 const results = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-int-'));
 afterAll(() => rmSync(results, { recursive: true, force: true }));
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -19,12 +19,12 @@ async function guestsUnder(dir: string): Promise<string[]> {
   return ps.stdout.split('\n').filter((l) => l.includes('qemu-system') && l.includes(dir));
 }
 
-describe.skipIf(!tree)('SIGINT during a real kvm-run', () => {
+describe('SIGINT during a real kvm-run', () => {
   it('stops every guest, writes what was gathered, marks the run interrupted, and kvm-again can rerun it', async () => {
     const child = execa(
       'node',
       [...nodeArgsForModule(path.join(root, 'test/run/kvm-run-main.ts')),
-        '--kernel-dir', tree!, '--configs', 'UP01-SMALL TREE02C-SMALL', '--duration', '60s', '--cpus', '3',
+        '--kernel-dir', tree, '--configs', 'UP01-SMALL TREE02C-SMALL', '--duration', '60s', '--cpus', '3',
         '--accel', 'tcg', '--results', results, '--datestamp', 'int', '--shutdown-grace', '60'],
       { reject: false, timeout: 10 * 60_000, all: true },
     );

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { printable } from '../../src/fleet/one-line.js';
+import { printable } from '../../src/util/printable.js';
 import { readTextInside, regularFileInside } from '../../src/rundir/safe-read.js';
 import { appendInside, mkdirInside, placeInside, writeInside } from '../../src/rundir/safe-write.js';
 import { makeTree } from '../helpers/tmp-tree.js';

@@ -1,0 +1,77 @@
+import path from 'node:path';
+import PQueue from 'p-queue';
+import type { TortureSuite } from '../scenarios/suites.js';
+import type { BuiltQemuCommand } from '../qemu/index.js';
+import { RUN_FILES } from '../rundir/layout.js';
+import { judgeGuest } from '../run/judge-instance.js';
+import type { AccelRequest } from '../run/options.js';
+import type { BlobIndex, Blob } from './blobs.js';
+import { shipKernels } from './bring-up.js';
+import { connectHost, LOCALHOST, type HostConnectOptions } from './connect-hosts.js';
+import { cleanUpHost } from './finish-fleet.js';
+import type { FleetSteps } from './fleet.js';
+import { placeOnHost } from './place.js';
+import { probeHost } from './probe-host.js';
+import type { RemoteLog } from './remote-log.js';
+import { runGuestOn } from './run-guest-on.js';
+import type { GuestSteps } from './scheduler.js';
+import { sweepRun } from './sweep.js';
+
+export interface RealFleetInput {
+  connect: HostConnectOptions;
+  qemuBinary: string;
+  accel: AccelRequest;
+  remoteDir: string;
+  blobs: Promise<Blob[]>;
+  /** `--ship-concurrency`: hosts receiving at once. */
+  shipConcurrency: number;
+  shipTimeoutMs: number;
+  log: RemoteLog;
+  signal?: AbortSignal;
+}
+
+/** The fleet's steps on real hosts: ssh (or this machine for localhost), the probe guest, tar over the connection. */
+export function realFleetSteps(input: RealFleetInput): FleetSteps {
+  const signal = input.signal ? { signal: input.signal } : {};
+  const shipQueue = new PQueue({ concurrency: input.shipConcurrency });
+  return {
+    connect: (name) => connectHost(name, input.connect),
+    probe: (host) => probeHost(host, { qemuBinary: input.qemuBinary, accel: input.accel, remoteDir: input.remoteDir, ...signal }),
+    ship: (host, paths, begin) => shipKernels(host, paths, { blobs: input.blobs, queue: shipQueue, timeoutMs: input.shipTimeoutMs, now: Date.now, ...signal }, begin),
+    sweep: (host, tag) => sweepRun(host, tag),
+    cleanUp: (m, host, keep) => cleanUpHost(m.name, host, m.paths!, m.tag, keep, input.log),
+  };
+}
+
+export interface RealGuestInput {
+  runDir: string;
+  /** The commands the rerun wrote: local kernel and console paths. */
+  commands: Map<string, BuiltQemuCommand>;
+  blobs: BlobIndex;
+  suite: TortureSuite;
+  durationSeconds: number;
+  shutdownGraceSeconds: number;
+  bootTimeoutSeconds: number;
+  log: RemoteLog;
+  signal?: AbortSignal;
+}
+
+/** The scheduler's steps on real hosts: qemu-cmd placed for the host, the guest run there, judged here. */
+export function realGuestSteps(input: RealGuestInput): GuestSteps {
+  const stopFile = path.join(input.runDir, RUN_FILES.stop);
+  return {
+    place: (m, batch) => placeOnHost({
+      runDir: input.runDir, batches: [batch], commands: input.commands, accel: m.probe!.accel, blobs: input.blobs, ...(m.paths ? { paths: m.paths } : {}),
+    }),
+    run: ({ instance, member: m, host, placed, onExit }) => runGuestOn({
+      instance, host, local: m.name === LOCALHOST, placed, runDir: input.runDir, tag: m.tag,
+      durationSeconds: input.durationSeconds, shutdownGraceSeconds: input.shutdownGraceSeconds, bootTimeoutSeconds: input.bootTimeoutSeconds,
+      stopFile, onExit,
+      onRefused: (refused) => input.log.event(m.name, `${instance}: refused from the host's result tarball: ${refused.map((r) => `${r.path} (${r.reason})`).join(', ')}`),
+      ...(input.signal ? { signal: input.signal } : {}),
+    }),
+    judge: (guest, placed) => judgeGuest({
+      dir: path.join(input.runDir, guest.instance), guest, suite: input.suite, durationSeconds: input.durationSeconds, ...(placed.banner ? { banner: placed.banner } : {}),
+    }),
+  };
+}

@@ -1,0 +1,53 @@
+import type { LinkMode } from '../again/link.js';
+import type { Accel } from '../qemu/types.js';
+
+export type AccelRequest = 'auto' | Accel;
+export type CcacheMode = 'auto' | 'on' | 'off';
+export type DryrunMode = 'batches' | 'scenarios' | 'sched' | 'script';
+
+export const ACCEL_REQUESTS: readonly AccelRequest[] = ['auto', 'kvm', 'tcg'];
+export const CCACHE_MODES: readonly CcacheMode[] = ['auto', 'on', 'off'];
+export const DRYRUN_MODES: readonly DryrunMode[] = ['batches', 'scenarios', 'sched', 'script'];
+
+/**
+ * Every default of kvm-farm, once. The library fills options from here whichever
+ * door they came through (CLI, import), the CLIs' help text prints them from here,
+ * and the checks of each value sit beside them in ./limits.ts and ./resolve-*.ts.
+ */
+export const DEFAULTS = {
+  torture: 'rcu',
+  /** rcutorture's own default: half an hour per guest. */
+  durationSeconds: 30 * 60,
+  defconfig: 'defconfig',
+  ccache: 'auto' as CcacheMode,
+  results: 'res',
+  /** Enough for a defconfig kernel and rcutorture's kthreads; kvm.sh's default too. */
+  memory: '512M',
+  /** A guest that has printed "End of test" still needs time to power off under TCG on a loaded host. */
+  shutdownGraceSeconds: 180,
+  /** A defconfig kernel under TCG on a busy 2-CPU host prints its banner within a minute; twice that is clearly dead. */
+  bootTimeoutSeconds: 120,
+  accel: 'auto' as AccelRequest,
+  link: 'hard' as LinkMode,
+  /** Every host has /tmp, and nothing there outlives a reboot that would leave it stale. */
+  remoteDir: '/tmp/kvm-farm',
+  /** One rerun after a host loss: a second loss of the same instance points at the instance, not the host. */
+  retries: 1,
+  /**
+   * Long enough for a host to connect, run the accelerator probe guest and receive its
+   * kernels over a slow link; short enough that a dead host delays the run by two minutes at most.
+   */
+  gatherTimeoutMs: 120_000,
+  /** ssh's ConnectTimeout when the config names none. */
+  connectTimeoutMs: 10_000,
+  /** One tarball of every kernel of a large run over a slow link. */
+  shipTimeoutMs: 10 * 60_000,
+} as const;
+
+/** How a default reads in `--help`. */
+export function defaultText(key: keyof typeof DEFAULTS): string {
+  const value = DEFAULTS[key];
+  if (key.endsWith('Ms')) return `${Number(value) / 1000}s`;
+  if (key === 'durationSeconds') return `${Number(value) / 60}`;
+  return String(value);
+}

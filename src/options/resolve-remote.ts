@@ -1,0 +1,47 @@
+import type { RemoteOptions } from '../farm/types.js';
+import { KvmFarmError } from '../util/errors.js';
+import { DEFAULTS } from './defaults.js';
+import { checkNumber } from './limits.js';
+
+/** kvm-remote's own settings with every default filled in. */
+export interface RemoteSettings {
+  remoteDir: string;
+  retries: number;
+  minHosts: number;
+  gatherTimeoutMs: number;
+  connectTimeoutMs: number;
+  shipTimeoutMs: number;
+  shipConcurrency?: number;
+}
+
+/**
+ * A host word as the user typed it: ssh resolves it later through its config, so
+ * here only what can never be a host is refused (an empty word, a path, an option).
+ */
+export function checkHostWord(word: string): string {
+  if (word === '' || word === '.' || word === '..' || word.includes('/') && !word.startsWith('ssh://') || word.startsWith('-')
+      || /[\s\x00-\x1f\x7f]/.test(word) || word.length > 255) {
+    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `host "${word.slice(0, 80)}" is not a host name: write host, user@host or user@host:port`);
+  }
+  return word;
+}
+
+/** Checks kvm-remote's settings once and fills their defaults, whichever door the options came through. */
+export function resolveRemoteSettings(options: Pick<RemoteOptions, 'hosts' | 'remoteDir' | 'retries' | 'minHosts' | 'gatherTimeoutMs' | 'connectTimeoutMs' | 'shipTimeoutMs' | 'shipConcurrency'>): RemoteSettings {
+  options.hosts.forEach(checkHostWord);
+  const hostCount = options.hosts.length;
+  const minHosts = options.minHosts ?? hostCount;
+  if (!Number.isSafeInteger(minHosts) || minHosts < 1 || minHosts > hostCount) {
+    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--min-hosts ${minHosts}: must be a whole number from 1 to ${hostCount}, the number of hosts listed`);
+  }
+  const settings: RemoteSettings = {
+    remoteDir: options.remoteDir ?? DEFAULTS.remoteDir,
+    retries: checkNumber('retries', '--retries', options.retries ?? DEFAULTS.retries),
+    minHosts,
+    gatherTimeoutMs: checkNumber('gatherTimeoutMs', '--gather-timeout', options.gatherTimeoutMs ?? DEFAULTS.gatherTimeoutMs),
+    connectTimeoutMs: checkNumber('connectTimeoutMs', 'connect timeout', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs),
+    shipTimeoutMs: checkNumber('shipTimeoutMs', 'ship timeout', options.shipTimeoutMs ?? DEFAULTS.shipTimeoutMs),
+  };
+  if (options.shipConcurrency !== undefined) settings.shipConcurrency = checkNumber('shipConcurrency', '--ship-concurrency', options.shipConcurrency);
+  return settings;
+}
