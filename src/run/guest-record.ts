@@ -1,4 +1,4 @@
-import { printable } from '../fleet/one-line.js';
+import { printable } from '../util/printable.js';
 import type { Accel, GuestRun } from '../qemu/types.js';
 import { KvmFarmError } from '../util/errors.js';
 
