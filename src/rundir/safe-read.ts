@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { printable } from '../util/printable.js';
@@ -108,11 +108,10 @@ function openError(root: string, file: string, error: unknown): KvmFarmError {
 }
 
 /**
- * The bytes of a file a run or scenario directory names, or undefined when it does
- * not exist. Anything else that is not a readable regular file under `root`, no
- * bigger than `maxBytes`, is an error naming the file.
+ * Opens `file` under `root` without blocking and checks, on the open descriptor, that
+ * it is a regular file; undefined when it does not exist. The caller closes `fd`.
  */
-export function readInsideSync(root: string, file: string, maxBytes = SMALL_FILE_BYTES): Buffer | undefined {
+function openRegularInside(root: string, file: string): { fd: number; stat: Stats; real: string } | undefined {
   const real = resolveInside(root, file);
   if (real === undefined) return undefined;
   let fd: number;
@@ -122,9 +121,24 @@ export function readInsideSync(root: string, file: string, maxBytes = SMALL_FILE
     if (isMissing(error)) return undefined;
     throw openError(root, file, error);
   }
+  const stat = fstatSync(fd);
+  if (!stat.isFile()) {
+    closeSync(fd);
+    throw notRegular(root, file, describeKind(stat));
+  }
+  return { fd, stat, real };
+}
+
+/**
+ * The bytes of a file a run or scenario directory names, or undefined when it does
+ * not exist. Anything else that is not a readable regular file under `root`, no
+ * bigger than `maxBytes`, is an error naming the file.
+ */
+export function readInsideSync(root: string, file: string, maxBytes = SMALL_FILE_BYTES): Buffer | undefined {
+  const opened = openRegularInside(root, file);
+  if (opened === undefined) return undefined;
+  const { fd, stat } = opened;
   try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw notRegular(root, file, describeKind(stat));
     if (stat.size > maxBytes) throw tooBig(root, file, stat.size, maxBytes);
     // Read no more than fstat promised (plus one byte to notice a file still growing past the limit).
     const buf = Buffer.alloc(Math.min(stat.size, maxBytes) + 1);
@@ -148,21 +162,12 @@ export function readTextInside(root: string, file: string, maxBytes = SMALL_FILE
 
 /** Whether `file` exists under `root` as a regular file; a link out of it or a FIFO is an error, not false. */
 export function regularFileInside(root: string, file: string): CheckedFile | undefined {
-  const real = resolveInside(root, file);
-  if (real === undefined) return undefined;
-  let fd: number;
+  const opened = openRegularInside(root, file);
+  if (opened === undefined) return undefined;
   try {
-    fd = openSync(real, OPEN_FLAGS);
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw openError(root, file, error);
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw notRegular(root, file, describeKind(stat));
-    return { real, size: stat.size };
+    return { real: opened.real, size: opened.stat.size };
   } finally {
-    closeSync(fd);
+    closeSync(opened.fd);
   }
 }
 

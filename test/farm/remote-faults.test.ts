@@ -6,6 +6,7 @@ import { remoteRun } from '../../src/farm/index.js';
 import { useFarm } from '../transport/farm-fixture.js';
 import { requireReal } from '../helpers/require.js';
 import { smallRunOptions } from '../helpers/run-options.js';
+import { waitFor } from '../helpers/wait.js';
 
 const tree = requireReal('kernel-tree', 'kernel-build', 'qemu').kernelTree;
 const { farm } = useFarm({ hosts: [{ name: 'f1', cpus: 1 }, { name: 'f2', cpus: 1 }] });
@@ -32,15 +33,6 @@ function fakeQemu(): string {
   return file;
 }
 
-function waitFor(check: () => boolean, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (check()) resolve(clearInterval(timer));
-      else if (Date.now() > until) reject(new Error(`condition not met within ${ms} ms`, { cause: clearInterval(timer) }));
-    }, 100);
-  });
-}
 
 describe('kvm-remote when hosts fail', () => {
   it('a host lost mid-run: its running guest reruns on the other host, its share of the queue too; nothing is an infra-error', async () => {

@@ -1,21 +1,14 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { syntheticFarmSummary } from '../../bench/report-synthetic.js';
 import { renderReport } from '../../src/report/html/page.js';
-import { launchChromium, openReport, readReportDom, screenshot } from '../helpers/browser.js';
+import { useBrowser, openReport, readReportDom, screenshot } from '../helpers/browser.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-report-'));
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const browser = useBrowser();
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function write(name: string, instances: number, hosts: number): string {
   const file = path.join(dir, name);
@@ -26,13 +19,13 @@ function write(name: string, instances: number, hosts: number): string {
 describe('report.html in headless chromium', () => {
   it('shows the table without script, and with it sorts, filters and opens a linked section; asks for nothing over the network', async () => {
     const file = write('small.html', 40, 4);
-    const noJs = await browser.newPage({ javaScriptEnabled: false });
+    const noJs = await browser().newPage({ javaScriptEnabled: false });
     await noJs.goto(`file://${file}`);
     expect(await noJs.locator('#verdict-table tbody tr').count()).toBe(40);
     expect(await noJs.locator('#verdict-table tbody tr').first().isVisible()).toBe(true);
     await noJs.close();
 
-    const { page, network } = await openReport(browser, file);
+    const { page, network } = await openReport(browser(), file);
     expect(network).toEqual([]);
     await page.fill('#filter', 'Reader Pipe');
     let dom = await readReportDom(page);
@@ -61,11 +54,11 @@ describe('report.html in headless chromium', () => {
     // Best of three: this machine is shared, and a reading is only slower for what else runs.
     const loads: number[] = [];
     for (let i = 0; i < 2; i++) {
-      const opened = await openReport(browser, file);
+      const opened = await openReport(browser(), file);
       loads.push(opened.loadMs);
       await opened.page.close();
     }
-    const { page, loadMs } = await openReport(browser, file);
+    const { page, loadMs } = await openReport(browser(), file);
     loads.push(loadMs);
     console.log(`1,000-instance report.html: ${(bytes / 1e6).toFixed(2)} MB, load event after ${loads.map((ms) => ms.toFixed(0)).join(', ')} ms`);
     expect(Math.min(...loads)).toBeLessThan(2000);

@@ -1,27 +1,20 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { againRun } from '../../src/again/again.js';
 import { main as recheckMain } from '../../src/cli/kvm-recheck.js';
 import type { RunSummary } from '../../src/report/types.js';
 import { runKvm } from '../../src/run/kvm-run.js';
-import { launchChromium, openReport, readReportDom, screenshot } from '../helpers/browser.js';
+import { useBrowser, openReport, readReportDom, screenshot } from '../helpers/browser.js';
 import { requireReal } from '../helpers/require.js';
 import { smallRunOptions } from '../helpers/run-options.js';
 
 const tree = requireReal('kernel-tree', 'kernel-build', 'qemu', 'chromium').kernelTree;
 const results = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-report-real-'));
 const MINUTES = 60_000;
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-}, MINUTES);
-afterAll(async () => {
-  await browser?.close();
-  rmSync(results, { recursive: true, force: true });
-});
+const browser = useBrowser();
+afterAll(() => rmSync(results, { recursive: true, force: true }));
 
 /** The same instances booted again from the run's kernels and qemu-cmd files: a second run of the same failure. */
 function again(summary: RunSummary, name: string, configs?: string): Promise<RunSummary> {
@@ -46,7 +39,7 @@ describe('report.html and titles on real kernels (TCG)', () => {
     expect(busted.title).toBe('busted-torture: !!! Reader Pipe');
     printed.push(`BUSTED01-SMALL (kvm-run): ${busted.title}`);
 
-    const { page, network } = await openReport(browser, path.join(run.runDir, 'report.html'));
+    const { page, network } = await openReport(browser(), path.join(run.runDir, 'report.html'));
     expect(network).toEqual([]);
     const dom = await readReportDom(page);
     expect(dom.rows.map((r) => r.instance)).toEqual(run.instances.map((x) => x.instance));

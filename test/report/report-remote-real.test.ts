@@ -1,35 +1,20 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { remoteRun } from '../../src/farm/index.js';
 import { useFarm } from '../transport/farm-fixture.js';
-import { launchChromium, openReport, readReportDom, screenshot } from '../helpers/browser.js';
+import { useBrowser, openReport, readReportDom, screenshot } from '../helpers/browser.js';
 import { requireReal } from '../helpers/require.js';
 import { smallRunOptions } from '../helpers/run-options.js';
+import { waitFor } from '../helpers/wait.js';
 
 const tree = requireReal('kernel-tree', 'kernel-build', 'qemu', 'farm', 'chromium').kernelTree;
 const { farm } = useFarm({ hosts: [{ name: 'f1', cpus: 1 }, { name: 'f2', cpus: 1 }] });
 const results = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-report-remote-'));
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  rmSync(results, { recursive: true, force: true });
-});
+const browser = useBrowser();
+afterAll(() => rmSync(results, { recursive: true, force: true }));
 
-function waitFor(check: () => boolean, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (check()) resolve(clearInterval(timer));
-      else if (Date.now() > until) reject(new Error(`condition not met within ${ms} ms`, { cause: clearInterval(timer) }));
-    }, 100);
-  });
-}
 
 describe('report.html of a kvm-remote run that lost a host (real kernels under TCG, real sshd hosts)', () => {
   it('shows one lane per host, the lost attempt on the lost host, every instance, and the host facts', async () => {
@@ -50,7 +35,7 @@ describe('report.html of a kvm-remote run that lost a host (real kernels under T
       const rerun = summary.instances.filter((x) => x.warnings.includes('rerun after host loss (f2)'));
       expect(rerun).toHaveLength(1);
 
-      const { page, network } = await openReport(browser, path.join(summary.runDir, 'report.html'));
+      const { page, network } = await openReport(browser(), path.join(summary.runDir, 'report.html'));
       expect(network).toEqual([]);
       const dom = await readReportDom(page);
       expect(dom.lanes).toEqual(['f1', 'f2']);
