@@ -1,5 +1,5 @@
 import { DEFAULTS } from '../options/defaults.js';
-import { copyFileSync, existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import type { RunProgressListener } from '../progress/run-monitor.js';
 import path from 'node:path';
 import { planRun, allBatches } from '../plan/plan.js';

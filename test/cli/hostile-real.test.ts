@@ -118,6 +118,19 @@ describe('class 3: only regular files inside the directory are read', () => {
     expectOneLine(r, 'kvm-run', /TINY01 leads outside/);
   }, 30_000);
 
+  it('kvm-recheck of a run whose testid.txt links to /dev/zero and report.html to a victim neither hangs nor writes through', async () => {
+    // The property test's first finding once report.html came in: reading testid.txt ran out of memory.
+    const base = tree({ 'victim.html': 'precious\n' });
+    const run = writeFakeRun(path.join(base, 'run'), [{ id: 'TREE01', batch: 1, verdict: 'pass' }]);
+    rmSync(path.join(run, 'testid.txt'));
+    symlinkSync('/dev/zero', path.join(run, 'testid.txt'));
+    symlinkSync(path.join(base, 'victim.html'), path.join(run, 'report.html'));
+    const r = await runCli('kvm-recheck', [run], { cwd: base, timeoutMs: 30_000 });
+    expect(r.timedOut).toBe(false);
+    expect(r.errLines).toEqual([]);
+    expect(readFileSync(path.join(base, 'victim.html'), 'utf8')).toBe('precious\n');
+  }, 60_000);
+
   it('kvm-again --link copy does not copy a kernel that links out of the run', async () => {
     const base = tree({ 'secret/id_rsa': 'PRIVATE KEY\n' });
     const run = writeFakeRun(path.join(base, 'run'), [{ id: 'TREE01', batch: 1 }]);
