@@ -15,13 +15,13 @@ export interface RemoteSettings {
 }
 
 /**
- * A host word as the user typed it: ssh resolves it later through its config, so
- * here only what can never be a host is refused (an empty word, a path, an option).
+ * A host word as the user typed it. Its characters are checked once ssh's config has
+ * resolved it (transport/host-key-check.ts); what no config can turn into a host, an
+ * empty word, "." or "..", or a word too long for any name, is refused here first.
  */
 export function checkHostWord(word: string): string {
-  if (word === '' || word === '.' || word === '..' || word.includes('/') && !word.startsWith('ssh://') || word.startsWith('-')
-      || /[\s\x00-\x1f\x7f]/.test(word) || word.length > 255) {
-    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `host "${word.slice(0, 80)}" is not a host name: write host, user@host or user@host:port`);
+  if (word === '' || word === '.' || word === '..' || word.length > 255) {
+    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `host "${word.slice(0, 80)}" is not a host name or address: write host, user@host or user@host:port`);
   }
   return word;
 }

@@ -37,7 +37,7 @@ describe('one table of defaults', () => {
     expect(again).toMatchObject({ link: DEFAULTS.link, accel: DEFAULTS.accel, bootTimeoutSeconds: DEFAULTS.bootTimeoutSeconds, failed: false, dryrun: false });
     expect(again).not.toHaveProperty('durationSeconds');
     expect(resolveRemoteSettings({ hosts: ['a', 'b'] })).toMatchObject({ remoteDir: DEFAULTS.remoteDir, retries: DEFAULTS.retries, minHosts: 2, gatherTimeoutMs: DEFAULTS.gatherTimeoutMs });
-    expect(() => resolveRemoteSettings({ hosts: ['a', '-oProxyCommand=x'] })).toThrow('host "-oProxyCommand=x" is not a host name');
+    expect(() => resolveRemoteSettings({ hosts: ['a', '..'] })).toThrow('host ".." is not a host name or address');
     expect(() => resolveAgainOptions({ runDir: 'x', link: 'sideways' as never })).toThrow('--link "sideways": choose one of hard, soft, copy');
   });
 });
