@@ -75,10 +75,10 @@ export interface Farm {
 }
 
 const SSHD_READY_MS = 10_000;
-// Each host gets a fresh home of its own, as a new machine has: the shell sshd starts
-// must not read this machine's dotfiles (a root .bashrc that runs `pyenv rehash` waits
-// forever on a lock another killed shell left behind, and every command then hangs).
-const WRAPPER = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && mount --bind "$4" "$5" && hostname "$1" && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
+// The shell sshd starts on a host must not run this machine's root .bashrc: one that
+// runs `pyenv rehash` waits forever on a lock a killed shell left behind, and then every
+// command on every host hangs. Each host sees an empty file in its place.
+const WRAPPER = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && { [ ! -f "$5/.bashrc" ] || mount --bind "$4" "$5/.bashrc"; } && hostname "$1" && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
 
 export async function createFarm(options: FarmOptions): Promise<Farm> {
   const root = options.root ?? DEFAULT_ROOT;
@@ -162,10 +162,10 @@ async function startHost(runId: string, dir: string, octet: number, index: numbe
   ].join('\n'));
   const logFile = join(hostDir, 'sshd.log');
   const cpuList = spec.cpus === 1 ? '0' : `0-${spec.cpus - 1}`;
-  const home = join(hostDir, 'home');
-  mkdirSync(home, { mode: 0o700 });
+  const emptyRc = join(hostDir, 'bashrc');
+  writeFileSync(emptyRc, '');
   const sshd = spawn('ip', ['netns', 'exec', namespace, 'unshare', '--mount', '--uts', '--propagation', 'private',
-    'sh', '-c', WRAPPER, 'sh', spec.name, cpuList, configFile, home, homedir()], { stdio: ['ignore', 'ignore', 'pipe'] });
+    'sh', '-c', WRAPPER, 'sh', spec.name, cpuList, configFile, emptyRc, homedir()], { stdio: ['ignore', 'ignore', 'pipe'] });
   await waitForListening(sshd, logFile, spec.name);
   const hostKey = readFileSync(`${keyFile}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
   return { name: spec.name, index, cpus: spec.cpus, namespace, vethHost, address, hostAddress, port, hostKey, logFile, sshd };
