@@ -5,11 +5,11 @@
  * Tests reach the hosts only through the OpenSSH client config the farm writes.
  * Reusable by later tests, the demo and benchmarks. Needs root, ip, unshare,
  * taskset, ssh-keygen and /usr/sbin/sshd. Every command here is a fixed word list;
- * the one `sh -c` wrapper runs a constant script with its values as $1..$5.
+ * the one `sh -c` wrapper runs a constant script with its values as $1..$3.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, homedir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { DEFAULT_ROOT, PREFIX, VETH_PREFIX, ip, removeRun } from './farm-cleanup.js';
@@ -75,10 +75,7 @@ export interface Farm {
 }
 
 const SSHD_READY_MS = 10_000;
-// The shell sshd starts on a host must not run this machine's root .bashrc: one that
-// runs `pyenv rehash` waits forever on a lock a killed shell left behind, and then every
-// command on every host hangs. Each host sees an empty file in its place.
-const WRAPPER = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && { [ ! -f "$5/.bashrc" ] || mount --bind "$4" "$5/.bashrc"; } && hostname "$1" && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
+const WRAPPER = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && hostname "$1" && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
 
 export async function createFarm(options: FarmOptions): Promise<Farm> {
   const root = options.root ?? DEFAULT_ROOT;
@@ -158,14 +155,15 @@ async function startHost(runId: string, dir: string, octet: number, index: numbe
     'PrintLastLog no',
     'Subsystem sftp /usr/lib/openssh/sftp-server',
     ...(spec.sshdConfig ?? []),
+    // The shell sshd starts runs this machine's root .bashrc, whose `pyenv rehash` would
+    // wait 60 s on a lock that a killed session left behind; every command would stall.
+    'SetEnv PYENV_REHASH_TIMEOUT=0',
     '',
   ].join('\n'));
   const logFile = join(hostDir, 'sshd.log');
   const cpuList = spec.cpus === 1 ? '0' : `0-${spec.cpus - 1}`;
-  const emptyRc = join(hostDir, 'bashrc');
-  writeFileSync(emptyRc, '');
   const sshd = spawn('ip', ['netns', 'exec', namespace, 'unshare', '--mount', '--uts', '--propagation', 'private',
-    'sh', '-c', WRAPPER, 'sh', spec.name, cpuList, configFile, emptyRc, homedir()], { stdio: ['ignore', 'ignore', 'pipe'] });
+    'sh', '-c', WRAPPER, 'sh', spec.name, cpuList, configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   await waitForListening(sshd, logFile, spec.name);
   const hostKey = readFileSync(`${keyFile}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
   return { name: spec.name, index, cpus: spec.cpus, namespace, vethHost, address, hostAddress, port, hostKey, logFile, sshd };
