@@ -3,7 +3,7 @@ import { parseDuration } from '../util/duration.js';
 import { EXIT, reportError, usageError } from './errors.js';
 import { AGAIN_FLAGS, wholeNumber, words, type FlagSpec } from './flags.js';
 import { runAndReport, stdio, type Io } from './io.js';
-import { definedOnly, strictParser, wantsHelp, type ParsedFlags } from './run-args.js';
+import { definedOnly, flagText, strictParser, wantsHelp, type ParsedFlags } from './run-args.js';
 import { withRunProgress } from './run-progress.js';
 
 const USAGE = 'kvm-again RUNDIR [options]';
@@ -25,7 +25,7 @@ export async function parseKvmAgainArgs(argv: string[]): Promise<AgainInput> {
 
 /** kvm-again's flags as the library's input; values are range-checked by the library. */
 export function againInputFromFlags(flags: ParsedFlags, runDir: string): AgainInput {
-  const text = (name: string) => flags[name] as string | undefined;
+  const text = (name: string) => flagText(flags, name);
   const number = (name: string) => (text(name) === undefined ? undefined : wholeNumber(`--${name}`, text(name)!));
   return definedOnly<AgainInput>({
     runDir,

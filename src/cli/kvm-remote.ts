@@ -5,7 +5,7 @@ import { EXIT, reportError, usageError } from './errors.js';
 import { AGAIN_FLAGS, REMOTE_FLAGS, RUN_FLAGS, wholeNumber } from './flags.js';
 import { againInputFromFlags, againParser } from './kvm-again.js';
 import { runAndReport, stdio, type Io } from './io.js';
-import { runInputFromFlags, strictParser, wantsHelp, definedOnly, type ParsedFlags } from './run-args.js';
+import { definedOnly, flagText, runInputFromFlags, strictParser, wantsHelp, type ParsedFlags } from './run-args.js';
 
 const USAGE = 'kvm-remote "HOST1 HOST2 ..." [kvm-run options]\nkvm-remote "HOST1 HOST2 ..." RUNDIR [kvm-again options]';
 
@@ -24,7 +24,7 @@ export function parseHostList(text: string): string[] {
 type RemoteFields = Omit<RemoteInput, 'hosts' | 'source' | 'log' | 'signal' | 'onProgress'>;
 
 function remoteFields(flags: ParsedFlags): RemoteFields {
-  const text = (name: string) => flags[name] as string | undefined;
+  const text = (name: string) => flagText(flags, name);
   const number = (name: string) => (text(name) === undefined ? undefined : wholeNumber(`--${name}`, text(name)!));
   return definedOnly<RemoteFields>({
     remoteDir: text('remote-dir'),

@@ -14,7 +14,13 @@ export interface KvmRunArgs {
 /** Flags as yargs hands them back: strings, string lists and booleans, undefined when not given. */
 export type ParsedFlags = Record<string, unknown> & { _: (string | number)[] };
 
-const text = (flags: ParsedFlags, name: string): string | undefined => flags[name] as string | undefined;
+/** A value flag's text; given twice, the last one counts, as kvm.sh's later `$2` overwrites the earlier. */
+export function flagText(flags: ParsedFlags, name: string): string | undefined {
+  const value = flags[name];
+  if (value === undefined) return undefined;
+  return String(Array.isArray(value) ? value.at(-1) : value);
+}
+const text = flagText;
 const list = (flags: ParsedFlags, name: string): string[] | undefined => flags[name] as string[] | undefined;
 const bool = (flags: ParsedFlags, name: string): boolean | undefined => flags[name] as boolean | undefined;
 

@@ -36,6 +36,11 @@ describe('parseKvmRunArgs', () => {
     expect(input.kmakeArgs).toEqual(['-j4']);
   });
 
+  it('takes the last of a value flag given twice, as kvm.sh does', async () => {
+    const { input } = await parseKvmRunArgs(['--duration', '5', '--duration', '10s', '--configs', 'A', '--configs', 'UP01-SMALL']);
+    expect(input).toMatchObject({ durationSeconds: 10, configs: 'UP01-SMALL' });
+  });
+
   it.each([
     [['--duration', '5x'], '--duration "5x" is not a duration'],
     [['--duration', '99999999999999999999d'], '--duration "99999999999999999999d" is far too long'],
