@@ -1,5 +1,6 @@
 import { createLogUpdate } from 'log-update';
 import type { BuildEvent, BuildReporter } from './types.js';
+import { wantsLiveView } from '../util/terminal.js';
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
@@ -59,6 +60,5 @@ export function createBuildReporter(
   stream: ReporterStream & NodeJS.WritableStream = process.stderr,
   env: NodeJS.ProcessEnv = process.env,
 ): BuildReporter {
-  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
-  return stream.isTTY && !ci ? createLiveReporter(stream) : createLineReporter(stream);
+  return wantsLiveView(stream, env) ? createLiveReporter(stream) : createLineReporter(stream);
 }

@@ -6,6 +6,7 @@ import { AGAIN_FLAGS, REMOTE_FLAGS, RUN_FLAGS, wholeNumber } from './flags.js';
 import { againInputFromFlags, againParser } from './kvm-again.js';
 import { runAndReport, stdio, type Io } from './io.js';
 import { definedOnly, flagText, runInputFromFlags, strictParser, wantsHelp, type ParsedFlags } from './run-args.js';
+import { wantsLiveView } from '../util/terminal.js';
 
 const USAGE = 'kvm-remote "HOST1 HOST2 ..." [kvm-run options]\nkvm-remote "HOST1 HOST2 ..." RUNDIR [kvm-again options]';
 
@@ -99,8 +100,7 @@ export function progressOutput(io: Io, live: boolean): { out: (line: string) => 
 }
 
 function isLive(io: Io, env: NodeJS.ProcessEnv = process.env): boolean {
-  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
-  return io === stdio && process.stdout.isTTY === true && !ci;
+  return io === stdio && wantsLiveView(process.stdout, env);
 }
 
 /** kvm-remote: build here (or take an earlier run's kernels), run the batches on ssh hosts, judge here. */

@@ -3,6 +3,7 @@ import { KIND_LABELS } from '../analyze/diags.js';
 import { formatGuest, formatRunProgress } from '../progress/format.js';
 import { RunMonitor, type RunProgressListener } from '../progress/run-monitor.js';
 import { stdio, type Io } from './io.js';
+import { wantsLiveView } from '../util/terminal.js';
 
 /** What a local run is given to show its progress with. */
 export interface RunProgressHooks {
@@ -21,10 +22,6 @@ export interface DisplayOptions {
   plainEveryMs?: number;
 }
 
-function isCi(env: NodeJS.ProcessEnv): boolean {
-  return env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
-}
-
 /**
  * Runs `run` with a progress display: on a terminal (and not CI) builds and guests
  * redrawn in place under the run's log lines; otherwise timestamped plain lines, one
@@ -32,7 +29,7 @@ function isCi(env: NodeJS.ProcessEnv): boolean {
  */
 export async function withRunProgress<T>(io: Io, run: (hooks: RunProgressHooks) => Promise<T>, options: DisplayOptions = {}): Promise<T> {
   const terminal = options.terminal ?? process.stdout;
-  const live = (options.terminal !== undefined || io === stdio) && terminal.isTTY === true && !isCi(options.env ?? process.env);
+  const live = (options.terminal !== undefined || io === stdio) && wantsLiveView(terminal, options.env ?? process.env);
   const redrawMs = options.redrawMs ?? 1000;
   const display = live ? liveDisplay(io, terminal, redrawMs) : plainDisplay(io, redrawMs * 5, options.plainEveryMs ?? 30_000);
   try {
