@@ -47,7 +47,7 @@ describe('report.html in headless chromium', () => {
     await page.close();
   }, 60_000);
 
-  it('a 1,000-instance report is under 5 MB and loads in under 2 s', async () => {
+  it('a 1,000-instance report is under 5 MB and loads (its 2 s target is in the bench)', async () => {
     const file = write('big.html', 1000, 8);
     const bytes = statSync(file).size;
     expect(bytes).toBeLessThan(5_000_000);
