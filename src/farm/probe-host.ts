@@ -52,7 +52,8 @@ export async function probeHost(host: Host, options: ProbeHostOptions): Promise<
   const version = await run([options.qemuBinary, '--version']);
   if (version.timedOut || version.loginShell?.startMs === null) throw new ProbeFailure(describeStepFailure(`${options.qemuBinary} --version`, version, stepMs));
   if (version.exitCode !== 0) {
-    throw new ProbeFailure(`${options.qemuBinary} does not run there (exit ${version.exitCode ?? version.signal}: ${printable(firstLine(version.stderr), 200) || 'no output'}); install qemu (Debian: qemu-system-x86) or name the binary with --qemu-cmd`);
+    const missing = version.exitCode === 127 || /not found|No such file/i.test(version.stderr) ? 'qemu-missing: ' : '';
+    throw new ProbeFailure(`${missing}${options.qemuBinary} does not run there (exit ${version.exitCode ?? version.signal}: ${printable(firstLine(version.stderr), 200) || 'no output'}); install qemu (Debian: qemu-system-x86) or name the binary with --qemu-cmd`);
   }
   const mkdir = await run(['mkdir', '-p', '--', options.remoteDir]);
   if (mkdir.exitCode !== 0) throw new ProbeFailure(`cannot create --remote-dir ${options.remoteDir}: ${describeStepFailure('mkdir', mkdir, stepMs)}`);

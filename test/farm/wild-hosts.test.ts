@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -115,6 +115,33 @@ describe('faults of a host stay the host\'s', () => {
     expect(summary.hosts.find((h) => h.name === 'w2')).toMatchObject({ state: 'failed', failure: expect.stringMatching(/^disk-full while receiving kernels: receiving into .*No space left on device/) });
     expect(summary.instances.map((i) => i.host)).toEqual(['w1', 'w1']);
     expectNoKernelVerdictFor(summary);
+  }, 8 * MINUTES);
+});
+
+describe('a host whose qemu is gone when it comes back', () => {
+  it('lost mid-batch, rejoins without qemu: failed as qemu-missing, its instance rerun elsewhere, never judged there', async () => {
+    // qemu through a wrapper in the farm directory, which every host sees until w2's own mount hides it.
+    const bin = path.join(farm().dir, 'qemu-bin');
+    mkdirSync(bin, { recursive: true });
+    const qemu = path.join(bin, 'qemu-system-x86_64');
+    writeFileSync(qemu, '#!/bin/sh\nexec /usr/bin/qemu-system-x86_64 "$@"\n');
+    chmodSync(qemu, 0o755);
+    const r = run('gone', { source: { kind: 'build', options: smallRunOptions(tree, results, { configs: '2*UP01-SMALL', durationSeconds: 15, shutdownGraceSeconds: 10, bootTimeoutSeconds: 30, datestamp: 'gone', qemuCmd: qemu }) } });
+    const victim = await startedOn(r.log, 'w2');
+    const live = path.join(results, 'gone-remote', victim, 'console.log');
+    await waitFor(() => existsSync(live) && readFileSync(live, 'utf8').includes('Linux version'), 2 * MINUTES);
+    await farm().cutNetwork('w2');
+    try {
+      await farm().inside('w2', ['mount', '-t', 'tmpfs', 'tmpfs', bin]);
+      await waitFor(() => /Z w2 state running -> lost/.test(r.log()), MINUTES);
+    } finally {
+      await farm().restoreNetwork('w2');
+    }
+    const summary = await r.summary;
+    expect(summary.hosts.find((h) => h.name === 'w2')).toMatchObject({ state: 'failed', failure: expect.stringMatching(/^qemu-missing: \S+qemu-system-x86_64 does not run there \(exit 127: /) });
+    expect(summary.instances.map((i) => i.host)).toEqual(['w1', 'w1']);
+    expectNoKernelVerdictFor(summary);
+    expect(summary.instances.find((i) => i.instance === victim)!.warnings).toContain('rerun after host loss (w2)');
   }, 8 * MINUTES);
 });
 
