@@ -58,8 +58,13 @@ export function faultStaysWithHost(fault: InfraFault): boolean {
   return HOST_FAULTS.includes(fault.kind);
 }
 
-/** The failure of receiving kernels, named as a full disk when that is what the host said. */
-export function describeShipFailure(message: string): string {
+/**
+ * The failure of receiving kernels, named as a full disk when the host said so or its
+ * file system is (nearly) full now: tar reports a short write ("Wrote only 7168 of
+ * 10240 bytes") rather than ENOSPC, so the free space is what tells.
+ */
+export function describeShipFailure(message: string, free: { kib: number | null; dir: string } = { kib: null, dir: '' }): string {
+  if (free.kib !== null && free.kib < DISK_FULL_BELOW_KIB) return `disk-full while receiving kernels (${free.kib} KiB free in ${free.dir}): ${message}`;
   return /No space left on device/i.test(message) ? `disk-full while receiving kernels: ${message}` : message;
 }
 

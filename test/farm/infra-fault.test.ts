@@ -49,6 +49,9 @@ describe('infrastructure faults of a guest\'s host', () => {
   it('a failed shipment says disk-full when the host said so', () => {
     expect(describeShipFailure('receiving into /x ended with 2: tar: incoming/ab: Cannot write: No space left on device')).toMatch(/^disk-full while receiving kernels: /);
     expect(describeShipFailure('receiving into /x ended with 2: tar: bad')).toBe('receiving into /x ended with 2: tar: bad');
+    expect(describeShipFailure('receiving into /x ended with 1: tar: incoming/ab: Wrote only 7168 of 10240 bytes', { kib: 0, dir: '/x' }))
+      .toBe('disk-full while receiving kernels (0 KiB free in /x): receiving into /x ended with 1: tar: incoming/ab: Wrote only 7168 of 10240 bytes');
+    expect(describeShipFailure('receiving into /x ended with 2: tar: bad', { kib: 500_000, dir: '/x' })).toBe('receiving into /x ended with 2: tar: bad');
   });
 
   it('the judge never judges a guest whose host ended it', () => {
