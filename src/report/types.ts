@@ -1,5 +1,5 @@
 import type { Verdict, VerdictKind } from '../analyze/types.js';
-import type { Accel, GuestRun } from '../qemu/types.js';
+import type { Accel, GuestRun, InfraFaultKind } from '../qemu/types.js';
 
 /** How an instance's kernel came to be. */
 export type KernelSource = 'built' | 'cached' | 'deduplicated' | 'build-failed' | 'reused';
@@ -27,6 +27,8 @@ export interface InstanceResult {
   guest?: GuestRun;
   /** Non-fatal notes: CPU count limited, rerun after host loss, ... */
   warnings: string[];
+  /** Attempts ended by a fault of their host (never judged): where, which attempt, what. */
+  infraFaults?: { host: string; attempt: number; kind: InfraFaultKind; detail: string }[];
 }
 
 /** The result of a whole run: what kvm-run prints, writes to summary.json and returns to scripts. */
