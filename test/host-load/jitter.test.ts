@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { allowedCpus } from '../../src/host-load/affinity.js';
-import { JITTER_PROCESS_NAME, startJitter } from '../../src/host-load/jitter.js';
+import { startJitter } from '../../src/host-load/jitter.js';
+import { jitterProcesses } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,24 +9,6 @@ import { execa } from 'execa';
 import { nodeArgsForModule } from '../../src/util/module-worker.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** Live processes whose command line names both the jitter and `tag`, with their allowed CPUs. */
-export function jitterProcesses(tag: string): { pid: number; cpus: string }[] {
-  const found: { pid: number; cpus: string }[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (!args.includes(JITTER_PROCESS_NAME) || !args.includes(tag)) continue;
-      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-      if (/^State:\s*Z/m.test(status)) continue;
-      found.push({ pid: Number(entry), cpus: /^Cpus_allowed_list:\s*(.+)$/m.exec(status)![1]! });
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return found;
-}
 
 const settings = { processes: 3, maxSleepUs: 20_000, maxSpinUs: 2_000 };
 
