@@ -13,16 +13,8 @@ import type { RunOptions } from './options.js';
 import type { RunProgressListener } from '../progress/run-monitor.js';
 import { pinBatch } from '../host-load/affinity.js';
 import { startJitter, type Jitter } from '../host-load/jitter.js';
-import type { JitterSettings } from '../host-load/jitter-spec.js';
+import type { HostLoad } from '../host-load/host-load.js';
 
-/** What a local run does on the host around its guests, as kvm.sh does: jitter and CPU pinning. */
-export interface HostLoad {
-  /** Jitter processes per batch (0: none), and how they behave. */
-  jitter: { count: number; settings: JitterSettings };
-  /** CPUs this process may use: the jitter hops between them, and guests are pinned to them unless absent. */
-  cpus: number[];
-  pinGuests: boolean;
-}
 
 export interface BootBatchesInput {
   runDir: string;

@@ -9,7 +9,8 @@ import { writeRunFile } from '../rundir/files.js';
 import { writeInside } from '../rundir/safe-write.js';
 import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import type { TortureSuite } from '../scenarios/suites.js';
-import { bootBatches, type HostLoad } from './boot.js';
+import { bootBatches } from './boot.js';
+import type { HostLoad } from '../host-load/host-load.js';
 import type { RunOptions } from './options.js';
 import type { RunProgressListener } from '../progress/run-monitor.js';
 

@@ -15,9 +15,7 @@ import type { RunOptions } from './options.js';
 import { prepareRun, type PreparedRun } from './prepare.js';
 import { acquireRunLock, type RunLock } from '../rundir/run-lock.js';
 import { DEFAULTS } from '../options/defaults.js';
-import { allowedCpus } from '../host-load/affinity.js';
-import { jitterProcessCount } from '../host-load/jitter-spec.js';
-import type { HostLoad } from './boot.js';
+import { hostLoadFor } from '../host-load/host-load.js';
 import type { RunProgressListener } from '../progress/run-monitor.js';
 import { writeQemuCmd } from './qemu-cmd.js';
 
@@ -145,15 +143,7 @@ async function buildAndBoot(options: RunKvmOptions, prepared: PreparedRun, treeD
     say,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
-    ...(options.buildonly ? {} : { hostLoad: hostLoadOf(options, prepared.cpus) }),
+    ...(options.buildonly ? {} : { hostLoad: hostLoadFor(options.jitter, prepared.cpus, !options.noAffinity) }),
   });
 }
 
-/** kvm.sh's jitter and per-batch CPU pinning for this run's guests. */
-function hostLoadOf(options: RunKvmOptions, runCpus: number): HostLoad {
-  return {
-    jitter: { count: jitterProcessCount(options.jitter, runCpus), settings: options.jitter },
-    cpus: allowedCpus(),
-    pinGuests: !options.noAffinity,
-  };
-}
