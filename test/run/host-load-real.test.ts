@@ -24,7 +24,7 @@ const MINUTES = 60_000;
 
 /** kvm-run as a real process (from source), with its output gathered as it comes. */
 function kvmRun(args: string[]): { child: ResultPromise; output: () => string } {
-  const child = execa('node', [...nodeArgsForModule(path.join(root, 'test/run/kvm-run-main.ts')), '--kernel-dir', tree, '--results', results, '--accel', 'tcg', '--shutdown-grace', '60', ...args], {
+  const child = execa('node', [...nodeArgsForModule(path.join(root, 'test/run/kvm-run-main.ts')), '--kernel-dir', tree, '--scenarios', path.join(root, 'scenarios/rcu'), '--results', results, '--accel', 'tcg', '--shutdown-grace', '60', ...args], {
     reject: false,
     all: true,
     timeout: 15 * MINUTES,
