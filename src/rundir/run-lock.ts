@@ -53,9 +53,14 @@ export function runLockPath(kernelTree: string, results: string): string {
 
 /** Takes the lock, or throws KVMFARM_RUN_LOCKED naming the run that holds it. */
 export async function acquireRunLock(input: RunLockInput): Promise<RunLock> {
-  mkdirSync(path.resolve(input.results), { recursive: true });
   const file = runLockPath(input.kernelTree, input.results);
-  const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o644);
+  let fd: number;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+  } catch (error) {
+    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `cannot make the run lock ${printable(file)} in the results directory: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
   try {
     if (!tryLock(fd)) {
       const holder = await readHolder(file);
