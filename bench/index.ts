@@ -13,6 +13,7 @@ const BENCHES = [
   ['again', 'preparing a 20-instance kvm-again rerun per link mode'],
   ['remote', 'shipping, batch hand-off and makespan on namespace hosts'],
   ['report', 'report.html of a synthetic 1,000-instance run: size and render time in headless chromium'],
+  ['real', "the kernel tree's own TINY01 (defconfig): cold build, cached rebuild, boot to first statistics, verdict, kvm-recheck.sh"],
 ] as const;
 
 const here = path.dirname(fileURLToPath(import.meta.url));

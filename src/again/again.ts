@@ -14,6 +14,8 @@ import { isUnder, regularFileInside } from '../rundir/safe-read.js';
 import { mkdirInside, placeInside, writeInside } from '../rundir/safe-write.js';
 import { printable } from '../util/printable.js';
 import { finishRun, recordAccel } from '../run/finish.js';
+import { hostLoadFor } from '../host-load/host-load.js';
+import { NO_JITTER_SUITES, parseJitter } from '../host-load/jitter-spec.js';
 import type { AccelRequest } from '../run/options.js';
 import { localCpus } from '../run/prepare.js';
 import { scenarioOfInstance } from '../scenarios/configs-spec.js';
@@ -104,6 +106,8 @@ export async function againRun(options: AgainOptions): Promise<RunSummary> {
     say: prepared.say,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
+    // As kvm-again.sh reruns through kvm.sh's batch runner: kvm.sh's default jitter, guests pinned.
+    ...(options.dryrun ? {} : { hostLoad: hostLoadFor(parseJitter(NO_JITTER_SUITES.includes(prepared.source.suite) ? '0' : DEFAULTS.jitter), options.cpus ?? localCpus(), true) }),
   });
 }
 

@@ -46,6 +46,9 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   flag('boot-timeout', 'value', 'Seconds a silent guest gets before it is no-boot', { shown: String(DEFAULTS.bootTimeoutSeconds) }),
   flag('accel', 'value', 'Accelerator; auto probes KVM and falls back to TCG', { choices: ACCEL_REQUESTS, shown: DEFAULTS.accel }),
   flag('buildonly', 'boolean', 'Build kernels and qemu-cmd files, boot nothing', { aliases: ['build-only'] }),
+  flag('jitter', 'value', 'Host jitter processes while guests run: "N [maxsleep-us [maxspin-us]]", -1 one per CPU, 0 none', { shown: DEFAULTS.jitter }),
+  flag('no-affinity', 'boolean', 'Do not pin the guests of a batch to their own CPUs'),
+  flag('kill-previous', 'boolean', 'Stop the run already using this kernel tree and results directory, then start'),
 ];
 
 export const KVM_RUN_FLAGS: readonly FlagSpec[] = [

@@ -58,6 +58,9 @@ export async function parseKvmRemoteArgs(argv: string[]): Promise<RemoteInput> {
   if (flags._.length > 0) throw usageError(`unexpected word "${flags._[0]}": options only after the host list (or give RUNDIR right after it)`);
   if (flags.buildonly) throw usageError('--buildonly: kvm-remote builds and then runs on the hosts; use kvm-run --buildonly to only build');
   if (flags.allcpus) throw usageError('--allcpus: each host runs on all of its own CPUs already');
+  if (flags.jitter !== undefined && flagText(flags, 'jitter')!.trim() !== '0') {
+    throw usageError('--jitter: kvm-remote does not run jitter on the hosts; use kvm-run --jitter on each machine, or leave it out');
+  }
   const run = runInputFromFlags(flags);
   return { hosts, source: { kind: 'build', options: run }, ...(run.accel ? { accel: run.accel } : {}), ...remoteFields(flags) };
 }

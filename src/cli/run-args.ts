@@ -62,6 +62,9 @@ export function runInputFromFlags(flags: ParsedFlags): RunInput {
     bootTimeoutSeconds: given(text(flags, 'boot-timeout'), (v) => wholeNumber('--boot-timeout', v)),
     accel: text(flags, 'accel') as AccelRequest | undefined,
     dryrun: text(flags, 'dryrun') as DryrunMode | undefined,
+    jitter: text(flags, 'jitter'),
+    noAffinity: bool(flags, 'no-affinity'),
+    killPrevious: bool(flags, 'kill-previous'),
   });
 }
 

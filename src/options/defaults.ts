@@ -28,6 +28,8 @@ export const DEFAULTS = {
   /** A defconfig kernel under TCG on a busy 2-CPU host prints its banner within a minute; twice that is clearly dead. */
   bootTimeoutSeconds: 120,
   accel: 'auto' as AccelRequest,
+  /** kvm.sh's `--jitter` default: one jitter process per CPU of the run while guests run (none for rcuscale/refscale). */
+  jitter: '-1',
   link: 'hard' as LinkMode,
   /** Every host has /tmp, and nothing there outlives a reboot that would leave it stale. */
   remoteDir: '/tmp/kvm-farm',

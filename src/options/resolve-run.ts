@@ -5,14 +5,17 @@ import type { RunOptions } from '../run/options.js';
 import { KvmFarmError } from '../util/errors.js';
 import { ACCEL_REQUESTS, CCACHE_MODES, DEFAULTS, DRYRUN_MODES, type AccelRequest, type CcacheMode, type DryrunMode } from './defaults.js';
 import { checkNumber, LIMITS } from './limits.js';
+import { NO_JITTER_SUITES, parseJitter, type JitterSettings } from '../host-load/jitter-spec.js';
 import { checkDatestamp, checkResultsDir } from './run-dir-names.js';
 
 /**
  * What a caller gives `run()`: any subset of the options; everything missing takes
  * its default from DEFAULTS. `kconfig` may be kvm.sh's text form ("CONFIG_A=y CONFIG_B=4").
  */
-export type RunInput = Partial<Omit<RunOptions, 'kconfig'>> & {
+export type RunInput = Partial<Omit<RunOptions, 'kconfig' | 'jitter'>> & {
   kconfig?: KconfigSetting[] | string;
+  /** Settings, or kvm.sh's text form ("-1", "4 500000 2000"). */
+  jitter?: JitterSettings | string;
   /** Print the plan instead of running (`--dryrun`). */
   dryrun?: DryrunMode;
 };
@@ -41,6 +44,9 @@ export function resolveRunOptions(input: RunInput, cwd = process.cwd()): RunOpti
     bootTimeoutSeconds: checkNumber('bootTimeoutSeconds', '--boot-timeout', input.bootTimeoutSeconds ?? DEFAULTS.bootTimeoutSeconds),
     accel: oneOf<AccelRequest>('--accel', input.accel ?? DEFAULTS.accel, ACCEL_REQUESTS),
     results: checkResultsDir(input.results ?? DEFAULTS.results),
+    jitter: resolveJitter(input.jitter, input.torture ?? DEFAULTS.torture),
+    noAffinity: input.noAffinity ?? false,
+    killPrevious: input.killPrevious ?? false,
   };
   // Optional fields stay absent rather than undefined, so spreading a resolved object never clears another's.
   if (input.scenariosDir !== undefined) resolved.scenariosDir = input.scenariosDir;
@@ -75,3 +81,10 @@ function checkMemory(text: string): string {
 }
 
 export { LIMITS };
+
+/** kvm.sh's default jitter, except for the scaling suites, which measure speed and get none unless asked. */
+function resolveJitter(given: JitterSettings | string | undefined, torture: string): JitterSettings {
+  if (given === undefined) return parseJitter(NO_JITTER_SUITES.includes(torture) ? '0' : DEFAULTS.jitter);
+  if (typeof given === 'string') return parseJitter(given);
+  return parseJitter(`${given.processes} ${given.maxSleepUs} ${given.maxSpinUs}`);
+}

@@ -13,6 +13,8 @@ export interface InstanceResult {
   /** Batch number in the run's `scenarios` file. */
   batch: number;
   cpus: number;
+  /** The host CPUs its qemu was pinned to (`0-1`); absent when unpinned. */
+  affinity?: string;
   /** The judgement; absent for a kernel built by --buildonly and never booted. */
   verdict?: Verdict;
   kernel: {

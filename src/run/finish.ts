@@ -10,6 +10,7 @@ import { writeInside } from '../rundir/safe-write.js';
 import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import type { TortureSuite } from '../scenarios/suites.js';
 import { bootBatches } from './boot.js';
+import type { HostLoad } from '../host-load/host-load.js';
 import type { RunOptions } from './options.js';
 import type { RunProgressListener } from '../progress/run-monitor.js';
 
@@ -30,6 +31,8 @@ export interface FinishRunInput {
   say: (line: string) => void;
   signal?: AbortSignal;
   progress?: RunProgressListener;
+  /** Jitter and CPU pinning around the guests; absent: neither. */
+  hostLoad?: HostLoad;
 }
 
 /**
@@ -61,6 +64,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
       say,
       ...(input.signal ? { signal: input.signal } : {}),
       ...(input.progress ? { progress: input.progress } : {}),
+      ...(input.hostLoad ? { hostLoad: input.hostLoad } : {}),
     });
   }
   const instances = input.batches.flatMap((b) => b.instances.map((x) => input.results.get(x.id)!));

@@ -12,7 +12,10 @@ import { RUN_FILES } from '../rundir/layout.js';
 import { finishRun, recordAccel } from './finish.js';
 import { buildFailedVerdict } from '../analyze/judge.js';
 import type { RunOptions } from './options.js';
-import { prepareRun } from './prepare.js';
+import { prepareRun, type PreparedRun } from './prepare.js';
+import { acquireRunLock, type RunLock } from '../rundir/run-lock.js';
+import { DEFAULTS } from '../options/defaults.js';
+import { hostLoadFor } from '../host-load/host-load.js';
 import type { RunProgressListener } from '../progress/run-monitor.js';
 import { writeQemuCmd } from './qemu-cmd.js';
 
@@ -33,10 +36,21 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
   const prepared = prepareRun(options);
   checkMakeTarget(options.defconfig, '--defconfig');
   const tree = resolveKernelTree(options.kernelDir);
+  const lock = await acquireRunLock({ kernelTree: tree.dir, results: options.results ?? DEFAULTS.results, killPrevious: options.killPrevious, log });
+  try {
+    return await buildAndBoot(options, prepared, tree.dir, lock, startedAt);
+  } finally {
+    lock.release();
+  }
+}
+
+async function buildAndBoot(options: RunKvmOptions, prepared: PreparedRun, treeDir: string, lock: RunLock, startedAt: Date): Promise<RunSummary> {
+  const log = options.log ?? (() => {});
   const runDir = createRunDir({
     results: options.results,
     name: options.datestamp,
   });
+  lock.recordRunDir(runDir);
   const say = (line: string) => {
     log(line);
     appendRunLog(runDir, line);
@@ -46,11 +60,11 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
   writeRunFile(runDir, RUN_FILES.tortureSuite, `${prepared.suite.name}\n`);
   writeRunFile(runDir, RUN_FILES.scenarios, formatScenariosFile(batches));
   writeRunFile(runDir, RUN_FILES.batches, formatBatchesFile(batches, prepared.cpus));
-  writeRunFile(runDir, RUN_FILES.testid, await describeKernelTree(tree.dir));
+  writeRunFile(runDir, RUN_FILES.testid, await describeKernelTree(treeDir));
   for (const instance of prepared.instances) mkdirSync(path.join(runDir, instance.id));
 
   const builds = await buildKernels({
-    kernelDir: tree.dir,
+    kernelDir: treeDir,
     instances: prepared.instances.map((instance) => ({ id: instance.id, scenario: instance.scenario, outDir: path.join(runDir, instance.id) })),
     cfcommon: prepared.library.cfcommon,
     suite: prepared.suite,
@@ -129,5 +143,7 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
     say,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
+    ...(options.buildonly ? {} : { hostLoad: hostLoadFor(options.jitter, prepared.cpus, !options.noAffinity) }),
   });
 }
+

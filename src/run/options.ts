@@ -1,6 +1,7 @@
 import type { KconfigSetting } from '../scenarios/types.js';
 
 import type { AccelRequest, CcacheMode } from '../options/defaults.js';
+import type { JitterSettings } from '../host-load/jitter-spec.js';
 
 export type { AccelRequest, CcacheMode, DryrunMode } from '../options/defaults.js';
 
@@ -52,6 +53,12 @@ export interface RunOptions extends SelectionOptions {
   /** Seconds a guest may stay silent at boot before it is judged no-boot. */
   bootTimeoutSeconds: number;
   accel: AccelRequest;
+  /** Host-side jitter processes while guests run (`--jitter`). */
+  jitter: JitterSettings;
+  /** Leave guests unpinned instead of giving each guest of a batch its own CPUs (`--no-affinity`). */
+  noAffinity: boolean;
+  /** Stop a run that holds this kernel tree and results directory, instead of refusing (`--kill-previous`). */
+  killPrevious: boolean;
   /** Progress lines for a person; the CLI prints them. */
   log?: (line: string) => void;
 }

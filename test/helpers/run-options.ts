@@ -21,6 +21,9 @@ export function smallRunOptions(kernelDir: string, results: string, over: Partia
     shutdownGraceSeconds: 60,
     bootTimeoutSeconds: 60,
     accel: 'tcg',
+    jitter: { processes: -1, maxSleepUs: 1_000_000, maxSpinUs: 1_000 },
+    noAffinity: false,
+    killPrevious: false,
     ...over,
   };
 }
