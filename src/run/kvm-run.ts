@@ -13,6 +13,7 @@ import { finishRun, recordAccel } from './finish.js';
 import { buildFailedVerdict } from '../analyze/judge.js';
 import type { RunOptions } from './options.js';
 import { prepareRun } from './prepare.js';
+import { describeScenarioDir } from '../scenarios/scenario-dir.js';
 import type { RunProgressListener } from '../progress/run-monitor.js';
 import { writeQemuCmd } from './qemu-cmd.js';
 
@@ -42,6 +43,7 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
     appendRunLog(runDir, line);
   };
   say(`Results directory: ${runDir}`);
+  say(describeScenarioDir(prepared.scenarios));
   const batches = allBatches(prepared.plan);
   writeRunFile(runDir, RUN_FILES.tortureSuite, `${prepared.suite.name}\n`);
   writeRunFile(runDir, RUN_FILES.scenarios, formatScenariosFile(batches));
@@ -119,6 +121,7 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
   return finishRun({
     runDir,
     suite: prepared.suite,
+    scenarios: prepared.scenarios,
     batches,
     commands,
     results,

@@ -8,8 +8,13 @@ export type { AccelRequest, CcacheMode, DryrunMode } from '../options/defaults.j
 export interface SelectionOptions {
   /** Torture suite (`rcu`, `lock`, `scf`, ...). */
   torture: string;
-  /** Scenario directory; default kvm-farm's own `scenarios/<torture>`. */
+  /**
+   * Scenario directory, or `bundled` for kvm-farm's own `scenarios/<torture>`; default the
+   * kernel tree's `tools/testing/selftests/rcutorture/configs/<torture>` when it has one.
+   */
   scenariosDir?: string;
+  /** The kernel tree whose own scenarios are the default. */
+  kernelDir?: string;
   /** `--configs` list; default the directory's CFLIST. */
   configs?: string;
   /** CPUs the run may use on this machine; default all online CPUs. */
