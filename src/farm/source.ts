@@ -1,7 +1,7 @@
 import { DEFAULTS } from '../options/defaults.js';
 import path from 'node:path';
 import { prepareRerun, type PreparedRerun } from '../again/again.js';
-import type { InstanceResult } from '../report/types.js';
+import type { InstanceResult, RunSummary } from '../report/types.js';
 import { runKvm } from '../run/kvm-run.js';
 import { datestamp } from '../rundir/layout.js';
 import { KvmFarmError } from '../util/errors.js';
@@ -14,6 +14,8 @@ export interface RemoteStart {
   /** Instances whose kernel did not build: judged already, never shipped. */
   buildFailures: InstanceResult[];
   bootTimeoutSeconds: number;
+  /** The scenario directory of a fresh build (the kernel tree's own, bundled or given). */
+  scenarios?: RunSummary['scenarios'];
 }
 
 /**
@@ -45,5 +47,5 @@ export async function prepareRemoteRun(source: RemoteSource, log: (line: string)
     log,
     ...(signal ? { signal } : {}),
   });
-  return { sourceRunDir: built.runDir, prepared, buildFailures, bootTimeoutSeconds: o.bootTimeoutSeconds };
+  return { sourceRunDir: built.runDir, prepared, buildFailures, bootTimeoutSeconds: o.bootTimeoutSeconds, ...(built.scenarios ? { scenarios: built.scenarios } : {}) };
 }
