@@ -26,8 +26,9 @@ export interface RemoteStart {
 export async function prepareRemoteRun(source: RemoteSource, log: (line: string) => void, signal?: AbortSignal): Promise<RemoteStart> {
   if (source.kind === 'again') {
     const o = source.options;
-    const newRunDir = o.newRunDir ?? path.join(o.results ?? DEFAULTS.results, `${datestamp()}-remote`);
-    const prepared = await prepareRerun({ ...o, newRunDir, dryrun: true, log, ...(signal ? { signal } : {}) });
+    const newRunDir = o.newRunDir ?? path.join(o.results ?? DEFAULTS.results, o.datestamp ?? `${datestamp()}-remote`);
+    const { datestamp: _named, ...rest } = o;
+    const prepared = await prepareRerun({ ...rest, newRunDir, dryrun: true, log, ...(signal ? { signal } : {}) });
     return { sourceRunDir: prepared.source.dir, prepared, buildFailures: [], bootTimeoutSeconds: o.bootTimeoutSeconds ?? DEFAULTS.bootTimeoutSeconds };
   }
   const o = source.options;

@@ -14,6 +14,7 @@ import { buildFailedVerdict } from '../analyze/judge.js';
 import type { RunOptions } from './options.js';
 import { prepareRun } from './prepare.js';
 import { describeScenarioDir } from '../scenarios/scenario-dir.js';
+import { gdbAttachLine } from './gdb.js';
 import type { RunProgressListener } from '../progress/run-monitor.js';
 import { writeQemuCmd } from './qemu-cmd.js';
 
@@ -60,6 +61,8 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
     kconfig: options.kconfig,
     kasan: options.kasan,
     kcsan: options.kcsan,
+    ...(options.debugInfo ? { debugInfo: true } : {}),
+    ...(options.kconfigChecks ? { kconfigChecks: options.kconfigChecks } : {}),
     jobs: prepared.cpus,
     kmakeArgs: options.kmakeArgs,
     trustMake: options.trustMake,
@@ -118,6 +121,7 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
   }
 
   if (options.buildonly) say('Build-only run: kernels and qemu-cmd files written, nothing booted');
+  else if (options.gdb) for (const id of commands.keys()) say(gdbAttachLine(id, path.join(runDir, id, 'vmlinux')));
   return finishRun({
     runDir,
     suite: prepared.suite,

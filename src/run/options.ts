@@ -23,6 +23,10 @@ export interface SelectionOptions {
   kconfig: KconfigSetting[];
   /** Extra kernel boot arguments for every guest (`--bootargs`). */
   bootArgs: string[];
+  /** `#CHECK#` entries of `--kconfig`: every built .config must have them. */
+  kconfigChecks?: KconfigSetting[];
+  /** `--gdb`: one instance, built with debug info, its guest halted until a debugger attaches. */
+  gdb?: boolean;
 }
 
 /** Everything `kvm-run` does, as a library call. */
@@ -35,6 +39,8 @@ export interface RunOptions extends SelectionOptions {
   defconfig: string;
   kasan: boolean;
   kcsan: boolean;
+  /** Build with debug info (`--debug-info`; `--gdb` implies it), so vmlinux can be read by gdb and addr2line. */
+  debugInfo?: boolean;
   /** Extra `make` arguments (`--kmake-arg`). */
   kmakeArgs: string[];
   /** Reuse build directories without `make clean`. */

@@ -7,6 +7,7 @@ import { chooseScenarioDir, type ScenarioDirChoice } from '../scenarios/scenario
 import { getSuite, type TortureSuite } from '../scenarios/suites.js';
 import type { ScenarioInstance } from '../scenarios/types.js';
 import type { SelectionOptions } from './options.js';
+import { checkGdbSelection } from './gdb.js';
 
 export interface PreparedRun {
   suite: TortureSuite;
@@ -38,6 +39,7 @@ export function prepareRun(options: SelectionOptions): PreparedRun {
     // rcutorture gives an SMP scenario without NR_CPUS the CPUs of the machine it plans on.
     fallbackCpus: localCpus(),
   });
+  if (options.gdb) checkGdbSelection(instances.map((x) => x.id));
   const plan = planRun(instances, [{ name: 'localhost', cpus }]);
   return { suite, library, scenarios, instances, cpus, plan };
 }

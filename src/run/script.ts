@@ -7,6 +7,7 @@ import type { RunOptions } from './options.js';
 import type { PreparedRun } from './prepare.js';
 import { instanceQemuOptions } from './qemu-cmd.js';
 import { describeScenarioDir } from '../scenarios/scenario-dir.js';
+import { gdbAttachLine } from './gdb.js';
 
 /**
  * `--dryrun script`: what the run would do, as commands a person can read and
@@ -49,6 +50,7 @@ export function describeScript(prepared: PreparedRun, options: RunOptions): stri
         ),
       );
       lines.push(`${quoteWords(command.argv)} &`);
+      if (options.gdb) lines.push(`# ${gdbAttachLine(instance.id, path.join(dir, 'vmlinux'))}`);
     }
     lines.push('wait');
   });
