@@ -53,7 +53,8 @@ export const PENDING_RUN_FLAGS: readonly FlagSpec[] = [
 
 /** kvm.sh's flags that select and shape a run; kvm-remote takes them too. */
 export const RUN_FLAGS: readonly FlagSpec[] = [
-  flag('configs', 'value', 'Scenarios to run: NAME, N*NAME, CFLIST', { aliases: ['config'], shown: 'CFLIST' }),
+  // Given twice, kvm.sh runs both lists.
+  flag('configs', 'list', 'Scenarios to run: NAME, N*NAME, CFLIST', { aliases: ['config'], shown: 'CFLIST' }),
   flag('torture', 'value', 'Torture suite: rcu, lock, scf, rcuscale, refscale', { shown: DEFAULTS.torture }),
   flag('scenarios', 'value', 'Scenario directory', { shown: 'scenarios/<torture>' }),
   flag('cpus', 'value', 'CPUs the guests may use', { shown: 'all of this machine' }),

@@ -40,7 +40,7 @@ export function runInputFromFlags(flags: ParsedFlags): RunInput {
   return definedOnly<RunInput>({
     torture: text(flags, 'torture'),
     scenariosDir: text(flags, 'scenarios'),
-    configs: text(flags, 'configs'),
+    configs: list(flags, 'configs')?.join(' '),
     cpus: given(text(flags, 'cpus'), (v) => wholeNumber('--cpus', v)),
     kconfig: kconfig === undefined ? undefined : kconfig.join(' '),
     bootArgs: words(list(flags, 'bootargs')),
