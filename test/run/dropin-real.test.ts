@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { parseQemuCmdFile } from '../../src/qemu/index.js';
 import type { RunSummary } from '../../src/report/types.js';
 import { bundledScenarioDir } from '../../src/scenarios/library.js';
 import { SUITES } from '../../src/scenarios/suites.js';
+import { processesWith } from '../helpers/qemu-procs.js';
 import { requireReal } from '../helpers/require.js';
 import { runCli } from '../helpers/run-cli.js';
 
@@ -13,20 +14,6 @@ const tree = requireReal('kernel-tree', 'kernel-build', 'qemu').kernelTree;
 const results = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-dropin-'));
 afterAll(() => rmSync(results, { recursive: true, force: true }));
 const MINUTES = 60_000;
-
-/** The argument lists of running processes whose command line mentions `needle`, read from /proc. */
-function processesWith(needle: string): string[][] {
-  const found: string[][] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
-      if (args.some((a) => a.includes(needle)) && /qemu-system-/.test(args[0] ?? '')) found.push(args);
-    } catch {
-      // The process ended between the listing and the read.
-    }
-  }
-  return found;
-}
 
 describe('a kernel developer\'s flags reach a real guest', () => {
   it('--qemu-args "-device virtio-rng-pci" is in the recorded qemu-cmd and in the running qemu\'s own arguments', async () => {
@@ -51,4 +38,5 @@ describe('a kernel developer\'s flags reach a real guest', () => {
     expect(readFileSync(path.join(runDir, 'log'), 'utf8')).toContain(`Scenario directory: ${bundledScenarioDir(SUITES.rcu!)} (kvm-farm's bundled scenarios)`);
     expect(existsSync(path.join(runDir, 'UP01-SMALL', 'console.log'))).toBe(true);
   }, 35 * MINUTES);
+
 });
