@@ -125,7 +125,8 @@ export function registerFlags<T>(parser: Argv<T>, specs: readonly FlagSpec[]): A
   let p = parser;
   for (const s of specs) {
     const describe = s.shown === undefined ? s.describe : `${s.describe} (default: ${s.shown})`;
-    const common = { describe, ...(s.aliases ? { alias: s.aliases } : {}) };
+    // Refused flags are known (so never "Unknown argument") but kept out of --help.
+    const common = { describe, ...(s.aliases ? { alias: s.aliases } : {}), ...(s.refused !== undefined ? { hidden: true } : {}) };
     if (s.kind === 'boolean') p = p.option(s.name, { ...common, type: 'boolean' });
     else if (s.kind === 'list') p = p.option(s.name, { ...common, type: 'string', array: true, nargs: 1 });
     else p = p.option(s.name, { ...common, type: 'string', ...(s.choices ? { choices: [...s.choices] } : {}) });
