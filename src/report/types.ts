@@ -37,6 +37,8 @@ export interface InstanceResult {
 export interface RunSummary {
   runDir: string;
   suite: string;
+  /** The scenario directory (`source`: given by --scenarios, the kernel tree's own, or bundled); absent for reruns. */
+  scenarios?: { dir: string; source: 'given' | 'tree' | 'bundled' };
   startedAt: string;
   endedAt: string;
   /** Test duration each guest was given, in seconds. */

@@ -9,6 +9,7 @@ import { writeRunFile } from '../rundir/files.js';
 import { writeInside } from '../rundir/safe-write.js';
 import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import type { TortureSuite } from '../scenarios/suites.js';
+import type { ScenarioDirChoice } from '../scenarios/scenario-dir.js';
 import { bootBatches } from './boot.js';
 import type { HostLoad } from '../host-load/host-load.js';
 import type { RunOptions } from './options.js';
@@ -17,6 +18,8 @@ import type { RunProgressListener } from '../progress/run-monitor.js';
 export interface FinishRunInput {
   runDir: string;
   suite: TortureSuite;
+  /** The scenario directory a fresh run took its scenarios from; summary.json names it. */
+  scenarios?: ScenarioDirChoice;
   batches: Batch[];
   /** The qemu command of each instance that has a kernel, already written to its qemu-cmd. */
   commands: Map<string, BuiltQemuCommand>;
@@ -72,6 +75,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
   const summary: RunSummary = {
     runDir,
     suite: input.suite.name,
+    ...(input.scenarios ? { scenarios: input.scenarios } : {}),
     startedAt: input.startedAt.toISOString(),
     endedAt,
     durationSeconds: input.options.durationSeconds,

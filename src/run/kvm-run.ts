@@ -16,6 +16,8 @@ import { prepareRun, type PreparedRun } from './prepare.js';
 import { acquireRunLock, type RunLock } from '../rundir/run-lock.js';
 import { DEFAULTS } from '../options/defaults.js';
 import { hostLoadFor } from '../host-load/host-load.js';
+import { describeScenarioDir } from '../scenarios/scenario-dir.js';
+import { gdbAttachLine } from './gdb.js';
 import type { RunProgressListener } from '../progress/run-monitor.js';
 import { writeQemuCmd } from './qemu-cmd.js';
 
@@ -56,6 +58,7 @@ async function buildAndBoot(options: RunKvmOptions, prepared: PreparedRun, treeD
     appendRunLog(runDir, line);
   };
   say(`Results directory: ${runDir}`);
+  say(describeScenarioDir(prepared.scenarios));
   const batches = allBatches(prepared.plan);
   writeRunFile(runDir, RUN_FILES.tortureSuite, `${prepared.suite.name}\n`);
   writeRunFile(runDir, RUN_FILES.scenarios, formatScenariosFile(batches));
@@ -72,6 +75,8 @@ async function buildAndBoot(options: RunKvmOptions, prepared: PreparedRun, treeD
     kconfig: options.kconfig,
     kasan: options.kasan,
     kcsan: options.kcsan,
+    ...(options.debugInfo ? { debugInfo: true } : {}),
+    ...(options.kconfigChecks ? { kconfigChecks: options.kconfigChecks } : {}),
     jobs: prepared.cpus,
     kmakeArgs: options.kmakeArgs,
     trustMake: options.trustMake,
@@ -130,9 +135,11 @@ async function buildAndBoot(options: RunKvmOptions, prepared: PreparedRun, treeD
   }
 
   if (options.buildonly) say('Build-only run: kernels and qemu-cmd files written, nothing booted');
+  else if (options.gdb) for (const id of commands.keys()) say(gdbAttachLine(id, path.join(runDir, id, 'vmlinux')));
   return finishRun({
     runDir,
     suite: prepared.suite,
+    scenarios: prepared.scenarios,
     batches,
     commands,
     results,

@@ -9,8 +9,13 @@ export type { AccelRequest, CcacheMode, DryrunMode } from '../options/defaults.j
 export interface SelectionOptions {
   /** Torture suite (`rcu`, `lock`, `scf`, ...). */
   torture: string;
-  /** Scenario directory; default kvm-farm's own `scenarios/<torture>`. */
+  /**
+   * Scenario directory, or `bundled` for kvm-farm's own `scenarios/<torture>`; default the
+   * kernel tree's `tools/testing/selftests/rcutorture/configs/<torture>` when it has one.
+   */
   scenariosDir?: string;
+  /** The kernel tree whose own scenarios are the default. */
+  kernelDir?: string;
   /** `--configs` list; default the directory's CFLIST. */
   configs?: string;
   /** CPUs the run may use on this machine; default all online CPUs. */
@@ -19,6 +24,10 @@ export interface SelectionOptions {
   kconfig: KconfigSetting[];
   /** Extra kernel boot arguments for every guest (`--bootargs`). */
   bootArgs: string[];
+  /** `#CHECK#` entries of `--kconfig`: every built .config must have them. */
+  kconfigChecks?: KconfigSetting[];
+  /** `--gdb`: one instance, built with debug info, its guest halted until a debugger attaches. */
+  gdb?: boolean;
 }
 
 /** Everything `kvm-run` does, as a library call. */
@@ -31,6 +40,8 @@ export interface RunOptions extends SelectionOptions {
   defconfig: string;
   kasan: boolean;
   kcsan: boolean;
+  /** Build with debug info (`--debug-info`; `--gdb` implies it), so vmlinux can be read by gdb and addr2line. */
+  debugInfo?: boolean;
   /** Extra `make` arguments (`--kmake-arg`). */
   kmakeArgs: string[];
   /** Reuse build directories without `make clean`. */
