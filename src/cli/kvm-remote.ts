@@ -36,6 +36,7 @@ function remoteFields(flags: ParsedFlags): RemoteFields {
     minHosts: number('min-hosts'),
     gatherTimeoutMs: text('gather-timeout') === undefined ? undefined : parseGatherTimeout(text('gather-timeout')!),
     retries: number('retries'),
+    buildOn: text('build-on') as RemoteInput['buildOn'],
   });
 }
 
@@ -51,19 +52,25 @@ export async function parseKvmRemoteArgs(argv: string[]): Promise<RemoteInput> {
     const flags = (await againParser(argv.slice(2), 'kvm-remote', USAGE, [...AGAIN_FLAGS, ...REMOTE_FLAGS]).parseAsync()) as ParsedFlags;
     if (flags._.length > 0) throw usageError(`unexpected word "${flags._[0]}" after the run directory`);
     if (flags.dryrun) throw usageError('--dryrun: kvm-remote always boots; prepare a directory with kvm-again --dryrun instead');
+    if (flags['build-on'] !== undefined) throw usageError('--build-on: a rerun builds nothing; it boots the kernels of the run directory given');
     const again = againInputFromFlags(flags, second);
     return { hosts, source: { kind: 'again', options: again }, ...(again.accel ? { accel: again.accel } : {}), ...remoteFields(flags) };
   }
   const flags = (await strictParser(argv.slice(1), 'kvm-remote', USAGE, [...RUN_FLAGS, ...REMOTE_FLAGS]).parseAsync()) as ParsedFlags;
   if (flags._.length > 0) throw usageError(`unexpected word "${flags._[0]}": options only after the host list (or give RUNDIR right after it)`);
-  if (flags.buildonly) throw usageError('--buildonly: kvm-remote builds and then runs on the hosts; use kvm-run --buildonly to only build');
   if (flags.allcpus) throw usageError('--allcpus: each host runs on all of its own CPUs already');
   const run = runInputFromFlags(flags);
-  return { hosts, source: { kind: 'build', options: run }, ...(run.accel ? { accel: run.accel } : {}), ...remoteFields(flags) };
+  const { buildonly, ...build } = run;
+  return { hosts, source: { kind: 'build', options: build }, ...(build.accel ? { accel: build.accel } : {}), ...(buildonly ? { buildonly: true } : {}), ...remoteFields(flags) };
 }
 
 /** One line per host after the usual summary: how it served the run. */
 export function printHosts(summary: RemoteSummary, out: (line: string) => void): void {
+  for (const h of summary.builds?.hosts ?? []) {
+    if (!h.builder) out(`build ${h.name}: guests only (${h.why ?? 'cannot build'})`);
+    else out(`build ${h.name}: ${h.builds.length} kernel(s) built with -j${h.cpus}, ${h.source ? `${h.source.bytes} source bytes sent` : 'no source sent'}${h.lost ? `; lost: ${h.lost}` : ''}`);
+  }
+  if (summary.builds?.builtHere.length) out(`built here after losing their hosts: ${summary.builds.builtHere.join(' ')}`);
   for (const h of summary.hosts) {
     if (h.failure) {
       out(`host ${h.name}: FAILED: ${h.failure}${h.batches.length ? ` (after ${h.batches.length} batch(es))` : ''}`);

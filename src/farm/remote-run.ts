@@ -7,7 +7,9 @@ import { realFleetSteps, realGuestSteps } from './farm-steps.js';
 import { RemoteLog } from './remote-log.js';
 import { remotePaths } from './remote-paths.js';
 import { recordRun } from './remote-summary.js';
-import { prepareRemoteRun } from './source.js';
+import { buildForRemote, prepareRemoteRun, type FarmBuildSetup } from './source.js';
+import { DEFAULTS } from '../options/defaults.js';
+import { KvmFarmError } from '../util/errors.js';
 import type { RemoteOptions, RemoteSummary } from './types.js';
 
 /** Reconnect attempts for an unreachable or lost host (backoff 2, 4, 8, then 15 s: about a minute in all). */
@@ -34,7 +36,9 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
   checkHostList(options.hosts, connect);
   remotePaths(remoteDir, 'check');
 
-  const start = await prepareRemoteRun(options.source, say, options.signal);
+  const farmSetup = { hosts: options.hosts, connect, remoteDir, buildOn: options.buildOn, shipTimeoutMs: DEFAULTS.sourceShipTimeoutMs, buildTimeoutMs: DEFAULTS.buildTimeoutMs };
+  if (options.buildonly) return buildOnly(options, say, farmSetup, startedAt);
+  const start = await prepareRemoteRun(options.source, say, options.signal, farmSetup);
   const { prepared } = start;
   const runDir = prepared.runDir;
   const log = new RemoteLog(runDir, prepared.say);
@@ -62,8 +66,19 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
     log, durationMs: prepared.durationSeconds * 1000, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...signal,
   });
   const summary = recordRun({ start, outcome, instances, suite: suite.name, startedAt, interrupted: options.signal?.aborted ?? false });
+  if (start.builds) summary.builds = start.builds;
   if (outcome.failure) throw outcome.failure;
   return summary;
+}
+
+/** `kvm-remote HOSTS --buildonly`: the build phase alone; the run directory is kvm-run --buildonly's. */
+async function buildOnly(options: RemoteOptions, say: (line: string) => void, farmSetup: FarmBuildSetup, startedAt: Date): Promise<RemoteSummary> {
+  if (options.source.kind !== 'build') throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', '--buildonly needs kernels to build, not an earlier run directory');
+  const { built, builds } = await buildForRemote(options.source.options, say, farmSetup, options.signal);
+  return {
+    ...built, hosts: [], sourceRunDir: built.runDir, timings: { shipAllMs: 0, runMs: 0 }, ...(builds ? { builds } : {}),
+    quorum: { minHosts: 0, ready: [], missing: [], trigger: 'all-ready', elapsedMs: Date.now() - startedAt.getTime() },
+  };
 }
 
 /** Each blob once, however many instances boot it. */
