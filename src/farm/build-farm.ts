@@ -27,6 +27,21 @@ export interface BuildFarmOptions {
   buildTimeoutMs: number;
   log: (line: string) => void;
   signal?: AbortSignal;
+  /** Replaces steps (a unit test's fakes); default the real ones. */
+  steps?: Partial<BuildSteps>;
+}
+
+/** What the build farm does to hosts, one step each: ssh and make in a run, fakes in a unit test. */
+export interface BuildSteps {
+  connect(name: string): Promise<Host>;
+  probe(host: Host, compiler: string): Promise<BuildProbe>;
+  /** Sends the tree; resolves with its path there. */
+  ship(host: Host, manifest: SourceManifest): Promise<SourceShipReport>;
+  compile(input: Omit<Parameters<typeof compileOnHost>[0], 'remoteDir' | 'timeoutMs'>): Promise<CompileOutcome>;
+  /** A build that came back here. */
+  buildHere(job: Parameters<KernelCompiler>[0]): Promise<CompileOutcome>;
+  manifest(): Promise<SourceManifest>;
+  localCompiler(): Promise<string>;
 }
 
 /** One build as it went, for the report. */
@@ -102,7 +117,11 @@ export class BuildFarm {
   /** Builds that came back here run one at a time, as kvm-run's do. */
   private hereChain: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly o: BuildFarmOptions) {}
+  private readonly steps: BuildSteps;
+
+  constructor(private readonly o: BuildFarmOptions) {
+    this.steps = { ...realBuildSteps(o), ...o.steps };
+  }
 
   /**
    * The compiler buildKernels hands configured kernels to. Nothing is contacted until
@@ -127,27 +146,25 @@ export class BuildFarm {
   /** Connects and probes every host, chooses builders, and starts sending each builder the source. */
   private async open(): Promise<void> {
     const o = this.o;
-    const tree = resolveKernelTree(o.kernelDir);
-    const stateDir = path.join(cacheLayout(o.cacheDir).root, 'build', 'source-state');
-    const toolchain = await resolveToolchain([...o.kmakeArgs], 'off');
+    const steps = this.steps;
     const cc = (o.kmakeArgs.filter((a) => a.startsWith('CC=')).pop()?.slice(3) ?? `${o.kmakeArgs.filter((a) => a.startsWith('CROSS_COMPILE=')).pop()?.slice(14) ?? ''}gcc`).split(/\s+/)[0]!;
     const remote = o.buildOn === 'here' ? [] : o.hosts.filter((h) => h !== LOCALHOST);
-    const signal = o.signal ? { signal: o.signal } : {};
-    const [manifest, ...reached] = await Promise.all([
-      sourceManifest(tree, stateDir),
+    const [manifest, localCompiler, ...reached] = await Promise.all([
+      steps.manifest(),
+      steps.localCompiler(),
       ...remote.map(async (name) => {
         try {
-          const host = await connectHost(name, o.connect);
-          return { name, host, probe: await probeBuild(host, { compiler: cc, remoteDir: o.remoteDir, ...signal }) };
+          const host = await steps.connect(name);
+          return { name, host, probe: await steps.probe(host, cc) };
         } catch (error) {
           return { name, error: (error as Error).message };
         }
       }),
-    ]) as [SourceManifest, ...({ name: string; host: Host; probe: BuildProbe } | { name: string; error: string })[]];
+    ]) as [SourceManifest, string, ...({ name: string; host: Host; probe: BuildProbe } | { name: string; error: string })[]];
     this.manifest = manifest;
     const probed = reached.filter((r): r is { name: string; host: Host; probe: BuildProbe } => 'probe' in r);
     this.hosts = probed.map((p) => p.host);
-    const choice = chooseBuilders(o.buildOn, probed.map((r) => ({ name: r.name, cpus: r.probe.cpus, canBuild: r.probe.canBuild, compiler: r.probe.compiler, why: r.probe.why })), toolchain.compiler);
+    const choice = chooseBuilders(o.buildOn, probed.map((r) => ({ name: r.name, cpus: r.probe.cpus, canBuild: r.probe.canBuild, compiler: r.probe.compiler, why: r.probe.why })), localCompiler);
     this.choice = choice;
     this.others = [
       ...reached.filter((r): r is { name: string; error: string } => 'error' in r).map((r) => ({ name: r.name, builder: false, why: `unreachable: ${r.error}`, builds: [] })),
@@ -156,7 +173,7 @@ export class BuildFarm {
     this.builders = choice.builders.map((name): Builder => {
       const r = probed.find((p) => p.name === name)!;
       const report: HostBuildReport = { name, builder: true, compiler: r.probe.compiler, cpus: r.probe.cpus, builds: [] };
-      const source = shipSource(r.host, sourceRoot(o.remoteDir), manifest, { stateDir, treeDir: tree.dir, timeoutMs: o.shipTimeoutMs, ...signal }).then((s) => {
+      const source = steps.ship(r.host, manifest).then((s) => {
         report.source = s;
         o.log(`${name}: source tree ${s.bytes === 0 ? 'held already, 0 bytes sent' : `sent: ${s.bytes} bytes, ${s.objects} new file(s)${s.base ? ', the rest linked from the tree it held' : ''}`} (decided in ${(s.decideMs / 1000).toFixed(2)} s, sent in ${(s.shipMs / 1000).toFixed(1)} s)`);
         return s.tree;
@@ -185,6 +202,15 @@ export class BuildFarm {
 
   private dispatch(): void {
     const live = this.builders.filter((b) => !b.dead);
+    if (live.length === 0) {
+      // Every builder is gone: what still waits is built here.
+      for (const w of this.waiting.splice(0)) {
+        this.builtHere.push(w.job.label);
+        this.o.log(`${w.job.label}: no builder left, building here`);
+        w.done(this.buildHere(w));
+      }
+      return;
+    }
     for (const b of live) {
       if (b.busy) continue;
       const next = nextBuildFor(b.name, this.waiting, live.map((x) => x.name));
@@ -200,9 +226,7 @@ export class BuildFarm {
     try {
       const tree = await b.source;
       this.o.log(`${b.name}: building ${w.job.label} with -j${b.probe.cpus}`);
-      const outcome = await compileOnHost({
-        host: b.host, remoteDir: this.o.remoteDir, tree, key: w.key, dotConfig: w.job.dotConfig, context: w.job.context, jobs: b.probe.cpus, timeoutMs: this.o.buildTimeoutMs,
-      });
+      const outcome = await this.steps.compile({ host: b.host, tree, key: w.key, dotConfig: w.job.dotConfig, context: w.job.context, jobs: b.probe.cpus });
       b.report.builds.push({ label: w.job.label, key: w.key, ms: Date.now() - started, ok: outcome.ok });
       this.o.log(`${b.name}: ${w.job.label} ${outcome.ok ? 'built' : `failed: ${outcome.reason}`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       w.done(Promise.resolve(outcome));
@@ -233,8 +257,24 @@ export class BuildFarm {
   }
 
   private buildHere(w: Waiting): Promise<CompileOutcome> {
-    const outcome = this.hereChain.then(() => compileKernel(w.job.context, w.key, w.job.dotConfig, w.job.onProgress));
+    const outcome = this.hereChain.then(() => this.steps.buildHere(w.job));
     this.hereChain = outcome.catch(() => undefined);
     return outcome;
   }
+}
+
+/** The build farm's steps on real hosts: ssh (connect-hosts), the build probe, tar over the connection, make there. */
+function realBuildSteps(o: BuildFarmOptions): BuildSteps {
+  const signal = o.signal ? { signal: o.signal } : {};
+  const stateDir = path.join(cacheLayout(o.cacheDir).root, 'build', 'source-state');
+  const treeDir = () => resolveKernelTree(o.kernelDir).dir;
+  return {
+    connect: (name) => connectHost(name, o.connect),
+    probe: (host, compiler) => probeBuild(host, { compiler, remoteDir: o.remoteDir, ...signal }),
+    ship: (host, manifest) => shipSource(host, sourceRoot(o.remoteDir), manifest, { stateDir, treeDir: treeDir(), timeoutMs: o.shipTimeoutMs, ...signal }),
+    compile: (input) => compileOnHost({ ...input, remoteDir: o.remoteDir, timeoutMs: o.buildTimeoutMs }),
+    buildHere: (job) => compileKernel(job.context, job.key, job.dotConfig, job.onProgress),
+    manifest: () => sourceManifest(resolveKernelTree(o.kernelDir), stateDir),
+    localCompiler: async () => (await resolveToolchain([...o.kmakeArgs], 'off')).compiler,
+  };
 }

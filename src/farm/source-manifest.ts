@@ -39,7 +39,7 @@ type MemoRow = [stat: string, kind: ManifestEntry['kind'], hash: string];
 export async function sourceManifest(tree: KernelTree, stateDir: string): Promise<SourceManifest> {
   const started = Date.now();
   const files = tree.git ? await gitFiles(tree.dir) : walkFiles(tree.dir);
-  const memoFile = path.join(stateDir, `${createHash('sha256').update(tree.dir).digest('hex').slice(0, 24)}.json`);
+  const memoFile = manifestMemoFile(stateDir, tree.dir);
   let memo: Record<string, MemoRow> = {};
   try {
     memo = JSON.parse(await readFile(memoFile, 'utf8')) as Record<string, MemoRow>;
@@ -81,6 +81,11 @@ export async function sourceManifest(tree: KernelTree, stateDir: string): Promis
     await rename(tmp, memoFile);
   }
   return { id: manifestId(entries), entries, hashed, durationMs: Date.now() - started };
+}
+
+/** Where a tree's per-file hashes are kept, by the tree's path. */
+export function manifestMemoFile(stateDir: string, treeDir: string): string {
+  return path.join(stateDir, `${createHash('sha256').update(treeDir).digest('hex').slice(0, 24)}.json`);
 }
 
 /** The name of a manifest: the same entries always give the same id. */

@@ -23,6 +23,8 @@ export interface FarmHostSpec {
   cpus: number;
   /** Extra sshd_config lines, e.g. `SetEnv PATH=...` to put a wrapper first on the host's PATH. */
   sshdConfig?: string[];
+  /** Which CPUs (taskset list, `1` or `2-3`); default the first `cpus` of the machine. Hosts with their own CPUs do not share. */
+  cpuList?: string;
 }
 
 export interface FarmOptions {
@@ -161,7 +163,7 @@ async function startHost(runId: string, dir: string, octet: number, index: numbe
     '',
   ].join('\n'));
   const logFile = join(hostDir, 'sshd.log');
-  const cpuList = spec.cpus === 1 ? '0' : `0-${spec.cpus - 1}`;
+  const cpuList = spec.cpuList ?? (spec.cpus === 1 ? '0' : `0-${spec.cpus - 1}`);
   const sshd = spawn('ip', ['netns', 'exec', namespace, 'unshare', '--mount', '--uts', '--propagation', 'private',
     'sh', '-c', WRAPPER, 'sh', spec.name, cpuList, configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   await waitForListening(sshd, logFile, spec.name);
