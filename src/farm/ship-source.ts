@@ -145,7 +145,8 @@ async function keepManifest(stateDir: string, manifest: SourceManifest): Promise
   const file = path.join(stateDir, 'manifests', `${manifest.id}.json`);
   if (existsSync(file)) return;
   await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
+  // Several hosts are sent the same tree at once: each writes its own temporary file.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, JSON.stringify(manifest.entries));
   await rename(tmp, file);
 }

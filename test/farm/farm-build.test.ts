@@ -16,7 +16,8 @@ const HOSTS = [{ name: 'b1', cpus: 1 }, { name: 'b2', cpus: 2 }];
 const { farm } = useFarm({ hosts: HOSTS });
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-farm-build-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-const CONFIGS = 'UP01-SMALL TREE02C-SMALL BUSTED01-SMALL';
+/** Three distinct kernels (BUSTED01-SMALL shares TREE02C-SMALL's: one build serves both, across the farm too). */
+const CONFIGS = 'UP01-SMALL TREE02C-SMALL SRCU01-SMALL BUSTED01-SMALL';
 const MINUTES = 60_000;
 
 /**
@@ -67,15 +68,16 @@ describe('kvm-remote builds on the hosts (namespace farm, real kernels)', () => 
     expect(built.map((b) => b.ok)).toEqual([true, true, true]);
     expect(new Set(built.map((b) => b.key)).size).toBe(3);
     for (const h of builds.hosts) {
+      expect(h.lost, `${h.name} lost`).toBeUndefined();
       expect(h, h.name).toMatchObject({ builder: true, cpus: HOSTS.find((s) => s.name === h.name)!.cpus });
       expect(h.builds.length, `${h.name} built`).toBeGreaterThan(0);
       expect(h.source!.bytes, `${h.name}: the whole tree, once`).toBeGreaterThan(500_000_000);
     }
     const verdicts = (s: RunSummary) => Object.fromEntries(s.instances.map((x) => [x.instance, x.verdict?.kind]));
     expect(verdicts(farmRun)).toEqual(verdicts(local));
-    expect(verdicts(farmRun)).toEqual({ 'UP01-SMALL': 'pass', 'TREE02C-SMALL': 'pass', 'BUSTED01-SMALL': 'fail' });
+    expect(verdicts(farmRun)).toEqual({ 'UP01-SMALL': 'pass', 'TREE02C-SMALL': 'pass', 'SRCU01-SMALL': 'pass', 'BUSTED01-SMALL': 'fail' });
     for (const x of farmRun.instances) {
-      expect(x.kernel.source, x.instance).toBe('built');
+      expect(x.kernel.source, x.instance).toBe(x.instance === 'BUSTED01-SMALL' ? 'deduplicated' : 'built');
       expect(x.kernel.configMismatches, x.instance).toEqual(local.instances.find((l) => l.instance === x.instance)!.kernel.configMismatches);
       // The same .config as the local build, line for line.
       expect(configText(path.join(farmRun.runDir, x.instance, '.config')), x.instance).toBe(configText(path.join(local.runDir, x.instance, '.config')));

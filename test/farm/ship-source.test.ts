@@ -126,6 +126,14 @@ describe('shipSource (to this machine through LocalHost: the same script ssh run
     expect(readFileSync(path.join(there, 'init/main.c'), 'utf8')).toContain('return 0');
   });
 
+  it('sends one tree to several hosts at once', async () => {
+    const s = await setUp();
+    const m = await s.manifest();
+    const roots = [sourceRoot(path.join(tmp(), 'h1')), sourceRoot(path.join(tmp(), 'h2')), sourceRoot(path.join(tmp(), 'h3'))];
+    const sent = await Promise.all(roots.map((r) => shipSource(s.host, r, m, { stateDir: s.state, treeDir: s.tree, timeoutMs: 30_000 })));
+    for (const r of sent) expect(readFileSync(path.join(r.tree, 'Makefile'), 'utf8')).toBe('all:\n');
+  });
+
   it('refuses an object whose content does not hash to its name, and leaves no tree', async () => {
     const s = await setUp();
     const m = await s.manifest();
