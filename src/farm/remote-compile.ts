@@ -69,7 +69,8 @@ export async function compileOnHost(input: RemoteCompileInput): Promise<CompileO
     const status = await make.exited;
     const makeMs = Date.now() - started;
     temp = await makeTempDir(context.layout, 'entry');
-    const tar = await host.spawn(['tar', '-c', '-f', '-', '-C', path.posix.join(objDir, 'out'), '.'], { timeoutMs: STEP_MS, ...signal });
+    // Plain names (not ./name): the unpacking accepts only the files it expects.
+    const tar = await host.spawn(['sh', '-c', 'cd -- "$1" && exec tar -c -f - -- * .config', 'sh', path.posix.join(objDir, 'out')], { timeoutMs: STEP_MS, ...signal });
     tar.stdin.end();
     tar.stderr.resume();
     const [unpacked] = await Promise.all([
