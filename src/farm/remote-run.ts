@@ -44,6 +44,11 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
   const log = new RemoteLog(runDir, prepared.say);
   const suite = getSuite(prepared.source.suite);
   log.event('-', `kvm-remote ${options.hosts.join(' ')}: kernels from ${start.sourceRunDir}; --min-hosts ${minHosts}, --gather-timeout ${gatherTimeoutMs / 1000} s, --retries ${retries}`);
+  for (const h of start.builds?.hosts ?? []) {
+    log.event(h.name, h.builder
+      ? `built ${h.builds.map((b) => `${b.label} (${(b.ms / 1000).toFixed(1)} s${b.ok ? '' : ', failed'})`).join(', ') || 'nothing'}; source: ${h.source ? `${h.source.bytes} bytes sent` : 'not sent'}${h.lost ? `; lost: ${h.lost}` : ''}`
+      : `built nothing: ${h.why ?? 'cannot build'}`);
+  }
   const blobIndex = new BlobIndex();
   const instances = prepared.batches.flatMap((b) => b.instances).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const allBlobs = uniqueBlobs(instances.map((x) => blobIndex.ofCommand(prepared.commands.get(x.id)!)));
@@ -66,7 +71,6 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
     log, durationMs: prepared.durationSeconds * 1000, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...signal,
   });
   const summary = recordRun({ start, outcome, instances, suite: suite.name, startedAt, interrupted: options.signal?.aborted ?? false });
-  if (start.builds) summary.builds = start.builds;
   if (outcome.failure) throw outcome.failure;
   return summary;
 }
