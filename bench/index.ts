@@ -12,6 +12,7 @@ const BENCHES = [
   ['build', 'cold kernel build against a cached rebuild'],
   ['again', 'preparing a 20-instance kvm-again rerun per link mode'],
   ['remote', 'shipping, batch hand-off and makespan on namespace hosts'],
+  ['farm-build', 'kernels built on two 1-CPU namespace hosts against one CPU here: source bytes, build phase, whole job'],
   ['report', 'report.html of a synthetic 1,000-instance run: size and render time in headless chromium'],
   ['real', "the kernel tree's own TINY01 (defconfig): cold build, cached rebuild, boot to first statistics, verdict, kvm-recheck.sh"],
 ] as const;

@@ -24,7 +24,6 @@ export function parseHostList(text: string): string[] {
 
 /** kvm.sh's and kvm-again.sh's flags that cannot apply to a run on other hosts, and why. */
 const REMOTE_REFUSALS: Record<string, string> = {
-  buildonly: 'kvm-remote builds and then runs on the hosts; use kvm-run --buildonly to only build',
   allcpus: 'each host runs on all of its own CPUs already',
   gdb: 'a debugger attaches to a guest on this machine; use kvm-run --gdb',
   remote: 'kvm-remote passes it on by itself; leave it out',
@@ -54,6 +53,7 @@ function remoteFields(flags: ParsedFlags): RemoteFields {
     minHosts: number('min-hosts'),
     gatherTimeoutMs: text('gather-timeout') === undefined ? undefined : parseGatherTimeout(text('gather-timeout')!),
     retries: number('retries'),
+    buildOn: text('build-on') as RemoteInput['buildOn'],
   });
 }
 
@@ -70,6 +70,7 @@ export async function parseKvmRemoteArgs(argv: string[]): Promise<RemoteInput> {
     if (flags._.length > 0) throw usageError(`unexpected word "${flags._[0]}" after the run directory`);
     const link = flagText(flags, 'link');
     if (link === 'inplace' || link === 'inplace-force') throw usageError(`--link ${link}: kvm-remote gathers results into a new run directory; use --link hard, soft or copy`);
+    if (flags['build-on'] !== undefined) throw usageError('--build-on: a rerun builds nothing; it boots the kernels of the run directory given');
     const again = againInputFromFlags(flags, second);
     return { hosts, source: { kind: 'again', options: again }, ...(again.accel ? { accel: again.accel } : {}), ...remoteFields(flags) };
   }
@@ -79,11 +80,17 @@ export async function parseKvmRemoteArgs(argv: string[]): Promise<RemoteInput> {
     throw usageError('--jitter: kvm-remote does not run jitter on the hosts; use kvm-run --jitter on each machine, or leave it out');
   }
   const run = runInputFromFlags(flags);
-  return { hosts, source: { kind: 'build', options: run }, ...(run.accel ? { accel: run.accel } : {}), ...remoteFields(flags) };
+  const { buildonly, ...build } = run;
+  return { hosts, source: { kind: 'build', options: build }, ...(build.accel ? { accel: build.accel } : {}), ...(buildonly ? { buildonly: true } : {}), ...remoteFields(flags) };
 }
 
 /** One line per host after the usual summary: how it served the run. */
 export function printHosts(summary: RemoteSummary, out: (line: string) => void): void {
+  for (const h of summary.builds?.hosts ?? []) {
+    if (!h.builder) out(`build ${h.name}: guests only (${h.why ?? 'cannot build'})`);
+    else out(`build ${h.name}: ${h.builds.length} kernel(s) built with -j${h.cpus}, ${h.source ? `${h.source.bytes} source bytes sent` : 'no source sent'}${h.lost ? `; lost: ${h.lost}` : ''}`);
+  }
+  if (summary.builds?.builtHere.length) out(`built here after losing their hosts: ${summary.builds.builtHere.join(' ')}`);
   for (const h of summary.hosts) {
     if (h.failure) {
       out(`host ${h.name}: FAILED: ${h.failure}${h.batches.length ? ` (after ${h.batches.length} batch(es))` : ''}`);

@@ -7,7 +7,9 @@ import { realFleetSteps, realGuestSteps } from './farm-steps.js';
 import { RemoteLog } from './remote-log.js';
 import { remotePaths } from './remote-paths.js';
 import { recordRun } from './remote-summary.js';
-import { prepareRemoteRun } from './source.js';
+import { buildForRemote, prepareRemoteRun, type FarmBuildSetup } from './source.js';
+import { DEFAULTS } from '../options/defaults.js';
+import { KvmFarmError } from '../util/errors.js';
 import type { RemoteOptions, RemoteSummary } from './types.js';
 
 /** Reconnect attempts for an unreachable or lost host (backoff 2, 4, 8, then 15 s: about a minute in all). */
@@ -34,12 +36,19 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
   checkHostList(options.hosts, connect);
   remotePaths(remoteDir, 'check');
 
-  const start = await prepareRemoteRun(options.source, say, options.signal);
+  const farmSetup = { hosts: options.hosts, connect, remoteDir, buildOn: options.buildOn, shipTimeoutMs: DEFAULTS.sourceShipTimeoutMs, buildTimeoutMs: DEFAULTS.buildTimeoutMs };
+  if (options.buildonly) return buildOnly(options, say, farmSetup, startedAt);
+  const start = await prepareRemoteRun(options.source, say, options.signal, farmSetup);
   const { prepared } = start;
   const runDir = prepared.runDir;
   const log = new RemoteLog(runDir, prepared.say);
   const suite = getSuite(prepared.source.suite);
   log.event('-', `kvm-remote ${options.hosts.join(' ')}: kernels from ${start.sourceRunDir}; --min-hosts ${minHosts}, --gather-timeout ${gatherTimeoutMs / 1000} s, --retries ${retries}`);
+  for (const h of start.builds?.hosts ?? []) {
+    log.event(h.name, h.builder
+      ? `built ${h.builds.map((b) => `${b.label} (${(b.ms / 1000).toFixed(1)} s${b.ok ? '' : ', failed'})`).join(', ') || 'nothing'}; source: ${h.source ? `${h.source.bytes} bytes sent` : 'not sent'}${h.lost ? `; lost: ${h.lost}` : ''}`
+      : `built nothing: ${h.why ?? 'cannot build'}`);
+  }
   const blobIndex = new BlobIndex();
   const instances = prepared.batches.flatMap((b) => b.instances).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const allBlobs = uniqueBlobs(instances.map((x) => blobIndex.ofCommand(prepared.commands.get(x.id)!)));
@@ -64,6 +73,16 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
   const summary = recordRun({ start, outcome, instances, suite: suite.name, startedAt, interrupted: options.signal?.aborted ?? false });
   if (outcome.failure) throw outcome.failure;
   return summary;
+}
+
+/** `kvm-remote HOSTS --buildonly`: the build phase alone; the run directory is kvm-run --buildonly's. */
+async function buildOnly(options: RemoteOptions, say: (line: string) => void, farmSetup: FarmBuildSetup, startedAt: Date): Promise<RemoteSummary> {
+  if (options.source.kind !== 'build') throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', '--buildonly needs kernels to build, not an earlier run directory');
+  const { built, builds } = await buildForRemote(options.source.options, say, farmSetup, options.signal);
+  return {
+    ...built, hosts: [], sourceRunDir: built.runDir, timings: { shipAllMs: 0, runMs: 0 }, ...(builds ? { builds } : {}),
+    quorum: { minHosts: 0, ready: [], missing: [], trigger: 'all-ready', elapsedMs: Date.now() - startedAt.getTime() },
+  };
 }
 
 /** Each blob once, however many instances boot it. */

@@ -66,6 +66,7 @@ export function recordRun(input: RecordRunInput): RemoteSummary {
     })),
     quorum,
     sourceRunDir: start.sourceRunDir,
+    ...(start.builds ? { builds: start.builds } : {}),
     timings: {
       shipAllMs: outcome.shipTimes.firstReady !== undefined && outcome.shipTimes.lastHeld !== undefined ? outcome.shipTimes.lastHeld - outcome.shipTimes.firstReady : 0,
       runMs: outcome.runMs,

@@ -49,6 +49,10 @@ export const DEFAULTS = {
   connectTimeoutMs: 10_000,
   /** One tarball of every kernel of a large run over a slow link. */
   shipTimeoutMs: 10 * 60_000,
+  /** One kernel build on a host: a defconfig build on one slow CPU can take an hour or more. */
+  buildTimeoutMs: 3 * 60 * 60_000,
+  /** The first shipment of a whole kernel tree (~1.4 GB) to a host. */
+  sourceShipTimeoutMs: 30 * 60_000,
 } as const;
 
 /** How a default reads in `--help`. */

@@ -30,6 +30,8 @@ export interface FarmHostSpec {
    * sleeps before every command; with `exitCode` it then exits, so no command ever runs.
    */
   loginShell?: { stdout: string[]; stderr: string[]; sleepSeconds: number; exitCode?: number };
+  /** Which CPUs (taskset list, `1` or `2-3`); default the first `cpus` of the machine. Hosts with their own CPUs do not share. */
+  cpuList?: string;
 }
 
 export interface FarmOptions {
@@ -169,7 +171,7 @@ async function startHost(runId: string, dir: string, octet: number, index: numbe
   ].join('\n'));
   const logFile = join(hostDir, 'sshd.log');
   const bashrc = spec.loginShell ? writeNoisyBashrc(hostDir, spec.loginShell) : '';
-  const cpuList = spec.cpus === 1 ? '0' : `0-${spec.cpus - 1}`;
+  const cpuList = spec.cpuList ?? (spec.cpus === 1 ? '0' : `0-${spec.cpus - 1}`);
   const sshd = spawn('ip', ['netns', 'exec', namespace, 'unshare', '--mount', '--uts', '--propagation', 'private',
     'sh', '-c', WRAPPER, 'sh', spec.name, cpuList, configFile, bashrc], { stdio: ['ignore', 'ignore', 'pipe'] });
   await waitForListening(sshd, logFile, spec.name);
