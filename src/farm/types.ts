@@ -44,6 +44,8 @@ export interface RemoteOptions {
   gatherTimeoutMs?: number;
   /** `--retries`: reruns of an instance whose host was lost under it. Default 1. */
   retries?: number;
+  /** `--lost-grace`: a lost host's guests are waited for this long (ms) before they are rerun elsewhere. Default DEFAULTS.lostGraceMs. */
+  lostGraceMs?: number;
   log?: (line: string) => void;
   /** Called whenever a batch starts or ends or a guest is judged. */
   onProgress?: (progress: RemoteProgress) => void;

@@ -8,7 +8,8 @@
  * the one `sh -c` wrapper runs a constant script with its values as $1..$3.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
@@ -70,12 +71,20 @@ export interface Farm {
   /** Logins sshd logged ("Accepted publickey"). */
   countLogins(name: string): number;
   cutNetwork(name: string): Promise<void>;
+  /**
+   * A reboot as far as a namespace host can have one: every process in its mount
+   * namespace is killed (sshd, sessions, guests), and sshd starts again in a fresh one
+   * with a new /tmp and a new boot_id bind-mounted over /proc/sys/kernel/random/boot_id.
+   * Resolves with the new boot_id once sshd listens.
+   */
+  reboot(name: string): Promise<string>;
   restoreNetwork(name: string): Promise<void>;
   destroy(): Promise<void>;
 }
 
 const SSHD_READY_MS = 10_000;
-const WRAPPER = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && hostname "$1" && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
+/** $4, when not empty, is a file bind-mounted over boot_id: a host "rebooted" by reboot() gets its own. */
+const WRAPPER = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && hostname "$1" && { [ -z "$4" ] || mount --bind "$4" /proc/sys/kernel/random/boot_id; } && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
 
 export async function createFarm(options: FarmOptions): Promise<Farm> {
   const root = options.root ?? DEFAULT_ROOT;
@@ -161,12 +170,18 @@ async function startHost(runId: string, dir: string, octet: number, index: numbe
     '',
   ].join('\n'));
   const logFile = join(hostDir, 'sshd.log');
-  const cpuList = spec.cpus === 1 ? '0' : `0-${spec.cpus - 1}`;
-  const sshd = spawn('ip', ['netns', 'exec', namespace, 'unshare', '--mount', '--uts', '--propagation', 'private',
-    'sh', '-c', WRAPPER, 'sh', spec.name, cpuList, configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await waitForListening(sshd, logFile, spec.name);
+  const sshd = await startSshd(namespace, spec.name, spec.cpus, configFile, logFile, '');
   const hostKey = readFileSync(`${keyFile}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
   return { name: spec.name, index, cpus: spec.cpus, namespace, vethHost, address, hostAddress, port, hostKey, logFile, sshd };
+}
+
+/** sshd in the host's network namespace, with its own mount and UTS namespaces (own /tmp, hostname, maybe boot_id). */
+async function startSshd(namespace: string, name: string, cpus: number, configFile: string, logFile: string, bootIdFile: string): Promise<ChildProcess> {
+  const cpuList = cpus === 1 ? '0' : `0-${cpus - 1}`;
+  const sshd = spawn('ip', ['netns', 'exec', namespace, 'unshare', '--mount', '--uts', '--propagation', 'private',
+    'sh', '-c', WRAPPER, 'sh', name, cpuList, configFile, bootIdFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await waitForListening(sshd, logFile, name);
+  return sshd;
 }
 
 /** Resolves when sshd logs that it listens: an event, not a poll. */
@@ -257,6 +272,25 @@ function makeFarm(runId: string, dir: string, hosts: FarmHost[]): Farm {
     },
     async cutNetwork(name) {
       await ip('link', 'set', find(name).vethHost, 'down');
+    },
+    async reboot(name) {
+      const h = find(name);
+      const mnt = readlinkSync(`/proc/${h.sshd.pid}/ns/mnt`);
+      for (const entry of readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+        try {
+          if (readlinkSync(`/proc/${entry}/ns/mnt`) === mnt) process.kill(Number(entry), 'SIGKILL');
+        } catch {
+          // Gone already, or not ours to read.
+        }
+      }
+      await new Promise<void>((resolve) => (h.sshd.exitCode !== null || h.sshd.signalCode !== null ? resolve() : h.sshd.once('exit', () => resolve())));
+      const hostDir = join(dir, name);
+      const bootId = randomUUID();
+      const bootIdFile = join(hostDir, 'boot_id');
+      writeFileSync(bootIdFile, `${bootId}\n`);
+      h.sshd = await startSshd(h.namespace, name, h.cpus, join(hostDir, 'sshd_config'), h.logFile, bootIdFile);
+      return bootId;
     },
     async restoreNetwork(name) {
       await ip('link', 'set', find(name).vethHost, 'up');
