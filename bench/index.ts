@@ -13,6 +13,7 @@ const BENCHES = [
   ['again', 'preparing a 20-instance kvm-again rerun per link mode'],
   ['remote', 'shipping, batch hand-off and makespan on namespace hosts'],
   ['report', 'report.html of a synthetic 1,000-instance run: size and render time in headless chromium'],
+  ['chaos', '30 short instances on 3 hosts under cuts, heals, a reboot and a coordinator kill with resume'],
 ] as const;
 
 const here = path.dirname(fileURLToPath(import.meta.url));

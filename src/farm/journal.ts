@@ -73,6 +73,8 @@ export interface JournalAttempt {
   placedAt: number;
   outcome: 'running' | 'ended' | 'judged' | 'lost' | 'extra';
   verdict?: VerdictKind;
+  /** ms since the epoch the attempt was written off as lost: what its guest ran for nothing. */
+  lostAt?: number;
 }
 
 export interface JournalState {
@@ -162,9 +164,13 @@ function apply(state: JournalState | undefined, value: unknown, where: string): 
     case 'ended':
       attemptOf().outcome = 'ended';
       return state;
-    case 'lost':
-      attemptOf().outcome = 'lost';
+    case 'lost': {
+      const a = attemptOf();
+      a.outcome = 'lost';
+      const at = Date.parse(String(r.at));
+      if (Number.isFinite(at)) a.lostAt = at;
       return state;
+    }
     case 'judged':
     case 'extra': {
       const a = attemptOf();
