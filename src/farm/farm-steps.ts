@@ -66,10 +66,10 @@ export function realGuestSteps(input: RealGuestInput): GuestSteps {
       runDir: input.runDir, batches: [batch], commands: input.commands, accel: m.probe!.accel, blobs: input.blobs, ...(m.paths ? { paths: m.paths } : {}),
       ...(keep?.attempts ? { attempts: keep.attempts } : {}), ...(keep?.tokens ? { tokens: keep.tokens } : {}),
     }),
-    run: ({ instance, member: m, host, placed, onExit, reattach, follow }) => runGuestOn({
+    run: ({ instance, member: m, host, placed, onExit, reattach, follow, consoleAs }) => runGuestOn({
       instance, host, local: m.name === LOCALHOST, placed, runDir: input.runDir, tag: m.tag,
       durationSeconds: input.durationSeconds, shutdownGraceSeconds: input.shutdownGraceSeconds, bootTimeoutSeconds: input.bootTimeoutSeconds,
-      stopFile, onExit, ...(reattach ? { reattach } : {}), ...(follow ? { follow } : {}),
+      stopFile, onExit, ...(reattach ? { reattach } : {}), ...(follow ? { follow } : {}), ...(consoleAs ? { consoleAs } : {}),
       onRefused: (refused) => input.log.event(m.name, `${instance}: refused from the host's result tarball: ${refused.map((r) => `${r.path} (${r.reason})`).join(', ')}`),
       ...(input.signal ? { signal: input.signal } : {}),
     }),

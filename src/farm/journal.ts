@@ -38,7 +38,7 @@ export type JournalRecord =
   | { t: 'placed'; instance: string; attempt: number; host: string; token: string; bootId?: string }
   | { t: 'ended'; instance: string; attempt: number; host: string }
   | { t: 'judged'; instance: string; attempt: number; host: string; verdict: VerdictKind }
-  | { t: 'extra'; instance: string; attempt: number; host: string; verdict: VerdictKind }
+  | { t: 'extra'; instance: string; attempt: number; host: string }
   | { t: 'lost'; instance: string; attempt: number; host: string }
   | { t: 'done' };
 
@@ -171,8 +171,7 @@ function apply(state: JournalState | undefined, value: unknown, where: string): 
       if (Number.isFinite(at)) a.lostAt = at;
       return state;
     }
-    case 'judged':
-    case 'extra': {
+    case 'judged': {
       const a = attemptOf();
       const kind = str(r.verdict, where, 'verdict');
       if (!(VERDICT_KINDS as readonly string[]).includes(kind)) throw bad(where, `verdict "${printable(kind)}" is not a verdict`);
@@ -180,6 +179,9 @@ function apply(state: JournalState | undefined, value: unknown, where: string): 
       a.verdict = kind as VerdictKind;
       return state;
     }
+    case 'extra':
+      attemptOf().outcome = 'extra';
+      return state;
     case 'done':
       state.done = true;
       return state;

@@ -56,8 +56,12 @@ export interface RemoteGuestOptions {
   follow?: boolean;
   /** When the guest started (a resumed run's follow): its deadlines count from there. */
   startedAt?: number;
-  /** Write the console under this name instead of console.log (an extra attempt); qemu-output and qemu-retval are then not written. */
-  consoleName?: string;
+  /**
+   * Asked once the guest has ended: the name its console is collected under when it
+   * is not console.log (a lost attempt that came back, an extra attempt); qemu-output
+   * and qemu-retval are then not written. The live stream follows a rename by itself.
+   */
+  consoleAs?: () => string | undefined;
 }
 
 type EndReason = 'exited' | 'noOutput' | 'timedOut' | 'stopped';
@@ -74,7 +78,7 @@ type EndReason = 'exited' | 'noOutput' | 'timedOut' | 'stopped';
 export async function runRemoteGuest(options: RemoteGuestOptions): Promise<GuestRun> {
   const { command, localDir } = options;
   let host = options.host;
-  const consoleLog = path.join(localDir, options.consoleName ?? INSTANCE_FILES.consoleLog);
+  const consoleLog = path.join(localDir, INSTANCE_FILES.consoleLog);
   const remoteDir = path.posix.dirname(options.remoteConsole);
   const token = command.settings[SETTING.token] ?? '';
   const accel = (command.settings[SETTING.accel] ?? 'tcg') as Accel;
@@ -195,6 +199,7 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
     await new Promise<void>((resolve) => live.end(resolve));
   }
   const durationMs = Date.now() - started;
+  const consoleAs = options.consoleAs?.();
   let exitCode: number | null = null;
   let signal: string | null = null;
   if (!lost && end) {
@@ -202,12 +207,12 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
     else if (end.status !== null) ({ exitCode, signal } = fromShell(end.status, null));
   }
   if (!lost) {
-    const collected = await collectResults(host, remoteDir, localDir, options.consoleName);
+    const collected = await collectResults(host, remoteDir, localDir, consoleAs);
     if (collected.refused.length > 0) options.onRefused?.(collected.refused);
   }
   const qemuOutput = end?.output ?? '';
   // A lost attempt's files would land beside its rerun's: only its partial console is kept (renamed by the coordinator).
-  if (!lost && !options.consoleName) {
+  if (!lost && !consoleAs) {
     await writeFile(path.join(localDir, INSTANCE_FILES.qemuOutput), qemuOutput);
     await writeFile(path.join(localDir, INSTANCE_FILES.qemuRetval), `${formatRetval(exitCode, signal)}\n`);
   }

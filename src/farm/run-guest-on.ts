@@ -38,6 +38,8 @@ export interface GuestOnHostInput {
   reattach?: (from: Host) => Promise<Host | null>;
   /** Follow a guest a dead coordinator started (resume): nothing is launched; deadlines count from `startedAt`. */
   follow?: { startedAt: number };
+  /** Asked when the guest ends: another name for its console than console.log (remote guests only). */
+  consoleAs?: () => string | undefined;
 }
 
 /** Runs one guest on its host, local or remote; resolves with one GuestRun whatever happened. */
@@ -65,6 +67,7 @@ export function runGuestOn(input: GuestOnHostInput): Promise<GuestRun> {
     onExit: input.onExit, onRefused: input.onRefused, ...common,
     ...(input.reattach ? { reattach: input.reattach } : {}),
     ...(input.follow ? { follow: true, startedAt: input.follow.startedAt } : {}),
+    ...(input.consoleAs ? { consoleAs: input.consoleAs } : {}),
   });
 }
 

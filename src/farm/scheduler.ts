@@ -1,8 +1,9 @@
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { formatRetval } from '../qemu/guest-end.js';
 import path from 'node:path';
 import type { Verdict } from '../analyze/types.js';
 import { realClock, type Clock } from './clock.js';
-import { decideAfterHostLoss, finishAttempt, startAttempt, type Attempt } from './requeue.js';
+import { decideAfterHostLoss, extraConsoleName, finishAttempt, startAttempt, type Attempt } from './requeue.js';
 import type { Host } from '../transport/index.js';
 import type { Batch } from '../plan/types.js';
 import type { GuestRun } from '../qemu/types.js';
@@ -31,7 +32,7 @@ export interface GuestSteps {
    */
   run(guest: {
     instance: string; member: Member; host: Host; placed: PlacedInstance; onExit: () => void;
-    reattach?: (from: Host) => Promise<Host | null>; follow?: { startedAt: number };
+    reattach?: (from: Host) => Promise<Host | null>; follow?: { startedAt: number }; consoleAs?: () => string | undefined;
   }): Promise<GuestRun>;
   /** Judges an ended guest from its console (and writes the verdict files). */
   judge(guest: GuestRun, placed: PlacedInstance): Promise<Verdict>;
@@ -98,6 +99,12 @@ export class Scheduler {
   private readonly waiters = new Map<string, ((host: Host | null) => void)[]>();
   /** Resume: guests started by the dead coordinator, still to be followed, by host. */
   private readonly followed = new Map<string, JournalAttempt[]>();
+  /** Lost hosts past the grace whose written-off guests are still followed should the host come back on the same boot. */
+  private readonly late = new Set<string>();
+  /** Attempts whose console is not console.log (lost, or extra): `instance#attempt` → file name in the instance directory. */
+  private readonly consoleNames = new Map<string, string>();
+  /** Instances being judged right now: a second attempt ending meanwhile is an extra one. */
+  private readonly judgingNow = new Set<string>();
 
   constructor(private readonly input: SchedulerInput) {
     this.done = new Promise((resolve) => (this.finish = resolve));
@@ -120,7 +127,7 @@ export class Scheduler {
 
   /** Keep a lost host's guests (no sweep on its return) while they are being waited for. */
   waitingFor(m: Member): boolean {
-    return this.graceTimers.has(m.name);
+    return this.graceTimers.has(m.name) || (this.late.has(m.name) && (this.waiters.get(m.name)?.length ?? 0) > 0);
   }
 
   /** The quorum is met: hand out work to every ready host. */
@@ -152,13 +159,15 @@ export class Scheduler {
     this.input.log.event(m.name, `lost with ${running} guest(s) running there: they run on; waiting up to ${grace / 1000} s (--lost-grace) for the host before rerunning them`);
     this.graceTimers.set(m.name, this.clock.setTimeout(() => {
       this.graceTimers.delete(m.name);
-      this.input.log.event(m.name, `not back within --lost-grace (${grace / 1000} s): rerunning its ${running} instance(s)`);
-      this.giveUpOn(m);
+      this.input.log.event(m.name, `not back within --lost-grace (${grace / 1000} s): rerunning its ${running} instance(s); should the host come back on the same boot, the first guests are followed too and the first judged result counts`);
+      this.hostLost(m);
+      this.late.add(m.name);
     }, grace));
   }
 
   /** The host rebooted or is failed for good: its guests are gone, rerun them now without waiting out the grace. */
   private abandon(m: Member, why: 'rebooted' | 'failed'): void {
+    if (this.late.delete(m.name)) this.release(m.name, null);
     const follow = this.followed.get(m.name);
     if (follow) {
       this.followed.delete(m.name);
@@ -182,6 +191,11 @@ export class Scheduler {
 
   /** A lost host is back on the same boot within the grace: its guests are followed on from where they were. */
   private reattach(m: Member): void {
+    if (this.late.delete(m.name)) {
+      this.input.log.event(m.name, `back on the same boot after --lost-grace: following its written-off guest(s) again beside their reruns; the first judged result counts`);
+      this.release(m.name, m.host ?? null);
+      return;
+    }
     const timer = this.graceTimers.get(m.name);
     if (timer === undefined) return;
     this.clock.clearTimeout(timer);
@@ -220,7 +234,8 @@ export class Scheduler {
         resolve(host);
       };
       // Bounded even if the fleet never reports this loss: the grace plus the time a loss takes to be noticed.
-      const safety = this.clock.setTimeout(() => once(null), (this.input.lostGraceMs ?? 0) + 30_000);
+      // A written-off guest (past the grace) waits on for its host: the host's return, reboot or failure, or the run's end, settles it.
+      const safety = this.clock.setTimeout(() => this.late.has(m.name) || once(null), (this.input.lostGraceMs ?? 0) + 30_000);
       this.waiters.set(m.name, [...(this.waiters.get(m.name) ?? []), once]);
     });
   }
@@ -249,6 +264,7 @@ export class Scheduler {
     this.ledger = decision.ledger;
     for (const r of decision.requeue) {
       this.keepLostConsole(r.instance, r.lost.console);
+      this.consoleNames.set(`${r.instance}#${r.lost.attempt}`, r.lost.console);
       this.input.queue.add(this.instanceOf(r.instance), r.avoidHosts);
       this.input.log.event(m.name, `requeued ${r.instance} (attempt ${r.attempt}) ${this.clock.now() - lostAt} ms after the loss was noticed; partial console kept as ${r.lost.console}`);
     }
@@ -333,6 +349,7 @@ export class Scheduler {
         instance: x.id, member: m, host, placed: where, onExit: exited,
         reattach: (from) => this.waitForHost(m, from, x.id, attempt),
         ...(kept ? { follow: { startedAt: kept.placedAt } } : {}),
+        consoleAs: () => this.consoleNames.get(`${x.id}#${attempt}`),
       })
         .finally(exited)
         .then((guest) => this.guestEnded(m, host, attempts.get(x.id)!, guest, where));
@@ -355,8 +372,26 @@ export class Scheduler {
   private async guestEnded(m: Member, host: Host, attempt: number, guest: GuestRun, placed: PlacedInstance): Promise<void> {
     if (guest.startError) await this.input.fleet.lossRecorded(m, host);
     const entry = this.ledger.find((a) => a.instance === guest.instance && a.attempt === attempt);
-    // Lost with its host: requeued or given up on already; this attempt's files are not judged.
-    if (entry?.outcome === 'lost') return;
+    const late = entry?.outcome === 'lost';
+    // Lost with its host and never back: requeued or given up on already; this attempt's files are not judged.
+    if (late && guest.startError) return;
+    const id = guest.instance;
+    // Another attempt was judged (or is being judged) first: this one is kept and reported, not judged.
+    if (this.result(id).verdict || this.judgingNow.has(id)) {
+      this.recordExtra(m, attempt, guest, late);
+      return;
+    }
+    // A written-off guest came back and finished before its rerun: it counts, the rerun becomes the extra attempt.
+    if (late) this.countLate(m, id, attempt, guest);
+    this.judgingNow.add(id);
+    try {
+      await this.judgeEnded(m, attempt, guest, placed);
+    } finally {
+      this.judgingNow.delete(id);
+    }
+  }
+
+  private async judgeEnded(m: Member, attempt: number, guest: GuestRun, placed: PlacedInstance): Promise<void> {
     this.ledger = finishAttempt(this.ledger, guest.instance, attempt);
     this.input.journal?.write({ t: 'ended', instance: guest.instance, attempt, host: m.name });
     const result = this.result(guest.instance);
@@ -382,8 +417,66 @@ export class Scheduler {
     }
     if ([...this.input.results.values()].every((r) => r.verdict)) {
       this.finished = true;
+      // Written-off guests still waited for are not needed any more.
+      this.late.clear();
+      for (const name of [...this.waiters.keys()]) this.release(name, null);
       this.finish();
     }
+  }
+
+  /** The first judged result counts; a later attempt that also ran to its end is kept beside it and reported. */
+  private recordExtra(m: Member, attempt: number, guest: GuestRun, late: boolean): void {
+    const id = guest.instance;
+    const dir = path.join(this.input.runDir, id);
+    const kept = extraConsoleName(m.name, attempt);
+    const now = this.consoleNames.get(`${id}#${attempt}`);
+    if (now && now !== kept) {
+      try {
+        renameSync(path.join(dir, now), path.join(dir, kept));
+      } catch {
+        // Nothing was collected under that name.
+      }
+    }
+    this.consoleNames.set(`${id}#${attempt}`, kept);
+    // It ran to its end: not lost after all, so no "rerun after host loss" for it.
+    if (late) this.ledger = this.ledger.map((a) => (a.instance === id && a.attempt === attempt ? { ...a, outcome: 'finished' } : a));
+    else this.ledger = finishAttempt(this.ledger, id, attempt);
+    const how = guest.exitCode ?? guest.signal ?? 'none';
+    this.result(id).warnings.push(`extra attempt ${attempt} on ${m.name} also ran to its end (exit ${how}); the first judged result counts; its console is kept as ${kept}`);
+    this.input.journal?.write({ t: 'extra', instance: id, attempt, host: m.name });
+    this.input.log.event(m.name, `${id}: attempt ${attempt} also ended (exit ${how}); kept as an extra attempt (${kept}), not judged: the first judged result counts`);
+  }
+
+  /** The late attempt's whole console becomes console.log; the rerun still running streams on into its extra name. */
+  private countLate(m: Member, id: string, attempt: number, guest: GuestRun): void {
+    const dir = path.join(this.input.runDir, id);
+    // Its rerun may not have started yet: then it never does.
+    this.input.queue.remove(id);
+    for (const a of this.ledger.filter((x) => x.instance === id && x.outcome === 'running')) {
+      const extra = extraConsoleName(a.host, a.attempt);
+      this.consoleNames.set(`${id}#${a.attempt}`, extra);
+      try {
+        renameSync(path.join(dir, INSTANCE_FILES.consoleLog), path.join(dir, extra));
+      } catch {
+        // The rerun had written nothing yet.
+      }
+    }
+    const collected = this.consoleNames.get(`${id}#${attempt}`);
+    if (collected) {
+      try {
+        renameSync(path.join(dir, collected), path.join(dir, INSTANCE_FILES.consoleLog));
+      } catch {
+        // Nothing came home under that name: judged on what there is (a missing console says so).
+      }
+    }
+    this.consoleNames.delete(`${id}#${attempt}`);
+    try {
+      writeFileSync(path.join(dir, INSTANCE_FILES.qemuRetval), `${formatRetval(guest.exitCode, guest.signal)}\n`);
+    } catch {
+      // No instance directory (a test's fake guests): nothing to record it in.
+    }
+    this.ledger = this.ledger.map((a) => (a.instance === id && a.attempt === attempt ? { ...a, outcome: 'running' } : a));
+    this.input.log.event(m.name, `${id}: its first guest (attempt ${attempt}) came back and ended before its rerun: it is judged; the rerun is kept as an extra attempt`);
   }
 
   private keepLostConsole(instance: string, name: string): void {
