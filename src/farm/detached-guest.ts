@@ -34,15 +34,18 @@ const LAUNCH_SCRIPT =
   'cat /proc/sys/kernel/random/boot_id';
 
 /**
- * Follows the console from byte $2 until the guest's session has ended, then sends
+ * Follows the console from byte $2 until qemu has ended, then sends
  * qemu's own output and a last line with qemu's status (`none` when the session died
  * without writing one) on stderr. A channel that drops is simply opened again.
+ * tail watches qemu's pid, not the session's: the session (an orphan) may wait seconds
+ * for init to reap it, while qemu is reaped by the session at once.
  */
 const FOLLOW_SCRIPT =
   'd=$1; o=$2; ' +
   'if [ ! -e "$d/pid" ]; then echo "kvmfarm-exit none: no guest was started here" >&2; exit 0; fi; ' +
-  'p=$(cat "$d/pid"); case $p in ""|*[!0-9]*) echo "kvmfarm-exit none: bad pid file" >&2; exit 0;; esac; ' +
-  'tail -s 0.2 -c +$((o+1)) -F --pid="$p" -- "$d/console.log" 2>/dev/null; ' +
+  'p=$(cat "$d/pid"); q=$(cat "$d/qpid" 2>/dev/null); case $p$q in ""|*[!0-9]*) echo "kvmfarm-exit none: bad pid file" >&2; exit 0;; esac; ' +
+  'tail -s 0.2 -c +$((o+1)) -F --pid="$q" -- "$d/console.log" 2>/dev/null; ' +
+  'i=0; while [ ! -e "$d/exit" ] && kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; ' +
   'cat -- "$d/qemu-output" >&2 2>/dev/null; ' +
   'if [ -e "$d/exit" ]; then echo "kvmfarm-exit $(cat "$d/exit")" >&2; else echo "kvmfarm-exit none" >&2; fi';
 
