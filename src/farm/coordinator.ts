@@ -46,6 +46,8 @@ export interface CoordinateInput {
   resume?: ResumeSeed;
   /** Each host's run tag (a resumed run keeps the tags its guests carry). */
   tags?: ReadonlyMap<string, string>;
+  /** Once minHosts are ready, wait this long for the rest (default gatherTimeoutMs). */
+  countdownMs?: number;
 }
 
 export interface CoordinateOutcome {
@@ -87,7 +89,7 @@ export async function coordinate(input: CoordinateInput): Promise<CoordinateOutc
     ...(input.lostGraceMs ? { lostGraceMs: input.lostGraceMs } : {}), ...(input.journal ? { journal: input.journal } : {}), ...(input.resume ? { resume: input.resume } : {}),
   });
   waitingFor = (m) => scheduler.waitingFor(m);
-  const gather = gatherMachines(fleet.machines, { minHosts: input.minHosts, gatherTimeoutMs: input.gatherTimeoutMs, clock });
+  const gather = gatherMachines(fleet.machines, { minHosts: input.minHosts, gatherTimeoutMs: input.gatherTimeoutMs, clock, ...(input.countdownMs !== undefined ? { countdownMs: input.countdownMs } : {}) });
   const onAbort = (): void => {
     gather.quorum.cancel(new KvmFarmError('KVMFARM_INTERRUPTED', 'interrupted while gathering hosts'));
     fleet.stopGuests('interrupted: stopping its guests');

@@ -73,8 +73,8 @@ export async function resumeRemote(options: ResumeOptions): Promise<RemoteSummar
     const startedAt = new Date();
     const outcome = await coordinate({
       hosts, instances: plan.queue, results: plan.results, runDir,
-      // Any host that answers may serve: the run is under way already.
-      minHosts: 1, gatherTimeoutMs: start.gatherTimeoutMs, retries: start.retries,
+      // Any host that answers may serve, at once: the run is under way already; the others join as they answer.
+      minHosts: 1, gatherTimeoutMs: start.gatherTimeoutMs, countdownMs: 0, retries: start.retries,
       maxReconnects: MAX_RECONNECTS, keepRemote: start.keepRemote,
       pathsFor: (name) => (name === LOCALHOST ? undefined : remotePaths(start.remoteDir, start.runName)),
       fleetSteps: realFleetSteps({
