@@ -24,12 +24,13 @@ const SESSION_SCRIPT =
   'wait $q; echo $? >"$d/exit.new"; mv -f "$d/exit.new" "$d/exit"';
 
 /**
- * Starts the session unless this directory already has a guest, waits (bounded) until
- * it has, and prints the host's boot_id: a guest belongs to one boot of its host.
+ * Starts the session unless this directory already has a guest (then says `existing`),
+ * waits (bounded) until it has, and prints the host's boot_id: a guest belongs to one
+ * boot of its host.
  */
 const LAUNCH_SCRIPT =
   's=$1; d=$2; t=$3; shift 3; mkdir -p -- "$d" || exit 1; ' +
-  'if [ ! -e "$d/pid" ]; then setsid sh -c "$s" sh "$d" "$t" "$@" </dev/null >/dev/null 2>&1 & ' +
+  'if [ -e "$d/pid" ]; then echo existing; else setsid sh -c "$s" sh "$d" "$t" "$@" </dev/null >/dev/null 2>&1 & ' +
   'i=0; while [ ! -e "$d/pid" ]; do i=$((i+1)); if [ $i -gt 200 ]; then echo "the guest did not start within 10 s" >&2; exit 1; fi; sleep 0.05; done; fi; ' +
   'cat /proc/sys/kernel/random/boot_id';
 

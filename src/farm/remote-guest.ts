@@ -52,7 +52,7 @@ export interface RemoteGuestOptions {
    * Without it a dropped connection ends the attempt as lost, as before.
    */
   reattach?: (from: Host) => Promise<Host | null>;
-  /** Follow a guest started earlier (a resumed run): nothing is launched; its console is fetched from the start. */
+  /** Follow a guest started earlier (a resumed run): it is launched only if it never was; its console is fetched from the start. */
   follow?: boolean;
   /** When the guest started (a resumed run's follow): its deadlines count from there. */
   startedAt?: number;
@@ -83,23 +83,24 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
   const token = command.settings[SETTING.token] ?? '';
   const accel = (command.settings[SETTING.accel] ?? 'tcg') as Accel;
   const quietS = options.quietSeconds ?? 10;
-  const started = options.startedAt ?? Date.now();
+  let started = Date.now();
   const base = { instance: options.instance, host: host.name, logPath: path.join(localDir, INSTANCE_FILES.consoleLog), token, accel };
   const failed = (why: string): GuestRun => {
     options.onExit?.();
     return { ...base, exitCode: null, signal: null, timedOut: false, noOutput: false, stopped: false, startError: `${host.name}: ${why}`, durationMs: Date.now() - started };
   };
 
-  if (!options.follow) {
-    try {
-      const limit = hostLimitSeconds(options);
-      const words = launchWords(remoteDir, limit, command.argv);
-      const launched = await host.run(options.tag ? taggedWords(options.tag, words) : words, { timeoutMs: 60_000 });
-      if (launched.exitCode !== 0) return failed(`could not start the guest: ${firstLines(launched.stderr) || `exit ${launched.exitCode ?? launched.signal}`}`);
-      options.onLaunched?.(parseBootId(launched.stdout));
-    } catch (error) {
-      return failed((error as Error).message);
-    }
+  // Launching is idempotent: a followed guest (resume) is started only if the dead coordinator never got to it.
+  try {
+    const limit = hostLimitSeconds(options);
+    const words = launchWords(remoteDir, limit, command.argv);
+    const launched = await host.run(options.tag ? taggedWords(options.tag, words) : words, { timeoutMs: 60_000 });
+    if (launched.exitCode !== 0) return failed(`could not start the guest: ${firstLines(launched.stderr) || `exit ${launched.exitCode ?? launched.signal}`}`);
+    // A guest already there keeps its deadlines from when it was placed.
+    if (/^existing$/m.test(launched.stdout) && options.startedAt !== undefined) started = options.startedAt;
+    options.onLaunched?.(parseBootId(launched.stdout));
+  } catch (error) {
+    return failed((error as Error).message);
   }
   // A resumed follow starts at byte 0 too: the host's console is the whole truth.
   const live = createWriteStream(consoleLog);
