@@ -35,20 +35,21 @@ const LAUNCH_SCRIPT =
   'cat /proc/sys/kernel/random/boot_id';
 
 /**
- * Follows the console from byte $2 until qemu has ended, then sends
- * qemu's own output and a last line with qemu's status (`none` when the session died
+ * Follows the console from byte $2 until qemu has ended, then sends qemu's own output,
+ * a newline (qemu's output may end mid-line: -nographic leaves terminal codes there)
+ * and a last line with qemu's status (`none` when the session died
  * without writing one) on stderr. A channel that drops is simply opened again.
  * tail watches qemu's pid, not the session's: the session (an orphan) may wait seconds
  * for init to reap it, while qemu is reaped by the session at once.
  */
 const FOLLOW_SCRIPT =
   'd=$1; o=$2; ' +
-  'if [ ! -e "$d/pid" ]; then echo "kvmfarm-exit none: no guest was started here" >&2; exit 0; fi; ' +
-  'p=$(cat "$d/pid"); q=$(cat "$d/qpid" 2>/dev/null); case $p$q in ""|*[!0-9]*) echo "kvmfarm-exit none: bad pid file" >&2; exit 0;; esac; ' +
+  'if [ ! -e "$d/pid" ]; then echo >&2; echo "kvmfarm-exit none: no guest was started here" >&2; exit 0; fi; ' +
+  'p=$(cat "$d/pid"); q=$(cat "$d/qpid" 2>/dev/null); case $p$q in ""|*[!0-9]*) echo >&2; echo "kvmfarm-exit none: bad pid file" >&2; exit 0;; esac; ' +
   'tail -s 0.2 -c +$((o+1)) -F --pid="$q" -- "$d/console.log" 2>/dev/null; ' +
   'i=0; while [ ! -e "$d/exit" ] && kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; ' +
   'cat -- "$d/qemu-output" >&2 2>/dev/null; ' +
-  'if [ -e "$d/exit" ]; then echo "kvmfarm-exit $(cat "$d/exit")" >&2; else echo "kvmfarm-exit none" >&2; fi';
+  'echo >&2; if [ -e "$d/exit" ]; then echo "kvmfarm-exit $(cat "$d/exit")" >&2; else echo "kvmfarm-exit none" >&2; fi';
 
 /**
  * TERM goes to qemu alone (through timeout, which passes it on), so the session still
@@ -111,11 +112,11 @@ export interface GuestEnd {
 }
 
 export function parseGuestEnd(stderr: string): GuestEnd {
-  const lines = stderr.replace(/\n$/, '').split('\n');
-  const last = lines.at(-1) ?? '';
-  const match = /^kvmfarm-exit (\d{1,3}|none)\b/.exec(last);
+  const text = stderr.replace(/\n$/, '');
+  const at = text.lastIndexOf('\nkvmfarm-exit ');
+  const match = at < 0 ? null : /^kvmfarm-exit (\d{1,3}|none)\b[^\n]*$/.exec(text.slice(at + 1));
   if (!match) return { status: null, output: stderr, truncated: true };
-  const output = lines.slice(0, -1).join('\n');
   const status = match[1] === 'none' ? null : Number(match[1]);
-  return { status: status !== null && status <= 255 ? status : null, output: output === '' ? '' : `${output}\n`, truncated: false };
+  // The newline before the status line is the follower's own.
+  return { status: status !== null && status <= 255 ? status : null, output: text.slice(0, at), truncated: false };
 }

@@ -166,6 +166,8 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
         stderr = [];
         handle.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
         const status = await Promise.race([handle.exited, abandoned]);
+        // The channel can report its end a moment before the last of its output has been read.
+        await Promise.race([Promise.all([ended(handle.stdout), ended(handle.stderr)]), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
         if (!status) {
           lost = `${host.name}: qemu was still running ${KILL_WAIT_MS / 1000} s after it was killed`;
           break;
@@ -213,6 +215,8 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
   }
   const qemuOutput = end?.output ?? '';
   // A lost attempt's files would land beside its rerun's: only its partial console is kept (renamed by the coordinator).
+  // Killed by us, the session had no chance to write qemu's status: the record says SIGKILL, as runGuest's would.
+  if (exitCode === null && signal === null && !lost) signal = 'SIGKILL';
   if (!lost && !consoleAs) {
     await writeFile(path.join(localDir, INSTANCE_FILES.qemuOutput), qemuOutput);
     await writeFile(path.join(localDir, INSTANCE_FILES.qemuRetval), `${formatRetval(exitCode, signal)}\n`);
@@ -225,13 +229,21 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
     ...base,
     host: host.name,
     exitCode,
-    signal: signal ?? (exitCode === null && !lost ? 'SIGKILL' : null),
+    signal,
     timedOut: reason === 'timedOut',
     noOutput: reason === 'noOutput',
     stopped: reason === 'stopped',
     startError,
     durationMs,
   };
+}
+
+/** Resolves when a stream has ended (or at once if it has). */
+function ended(stream: NodeJS.ReadableStream & { readableEnded?: boolean }): Promise<void> {
+  return stream.readableEnded ? Promise.resolve() : new Promise((resolve) => {
+    stream.once('end', () => resolve());
+    stream.once('close', () => resolve());
+  });
 }
 
 /** sh reports a killed qemu as 128 + signal; the record wants the signal's name, as runGuest gives it. */

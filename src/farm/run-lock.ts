@@ -27,7 +27,8 @@ export function lockRunDir(runDir: string): () => void {
       } catch {
         // Gone meanwhile: try again.
       }
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
+      // Our own pid counts too: a second coordinator in this process is still a second coordinator.
+      if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
         throw new KvmFarmError('KVMFARM_RUN_LOCKED', `${runDir} is being driven by another coordinator (pid ${holder}); wait for it or stop it first`);
       }
       rmSync(file, { force: true });

@@ -96,11 +96,13 @@ describe('the run directory lock', () => {
 
 describe('what a detached guest leaves behind', () => {
   it('reads qemu status from the last line only, so qemu output cannot forge it', () => {
-    expect(parseGuestEnd('qemu: note\nkvmfarm-exit 0\n')).toEqual({ status: 0, output: 'qemu: note\n', truncated: false });
-    expect(parseGuestEnd('kvmfarm-exit 0\nkvmfarm-exit 137\n')).toMatchObject({ status: 137 });
-    expect(parseGuestEnd('kvmfarm-exit none\n')).toMatchObject({ status: null, truncated: false });
+    expect(parseGuestEnd('qemu: note\n\nkvmfarm-exit 0\n')).toEqual({ status: 0, output: 'qemu: note\n', truncated: false });
+    // -nographic leaves terminal codes without a newline at the end of qemu's output.
+    expect(parseGuestEnd('\u001b[?7h\nkvmfarm-exit 0\n')).toEqual({ status: 0, output: '\u001b[?7h', truncated: false });
+    expect(parseGuestEnd('\nkvmfarm-exit 0\n\nkvmfarm-exit 137\n')).toMatchObject({ status: 137 });
+    expect(parseGuestEnd('\nkvmfarm-exit none\n')).toMatchObject({ status: null, truncated: false });
     expect(parseGuestEnd('qemu: cut off mid-')).toMatchObject({ status: null, truncated: true });
-    expect(parseGuestEnd('kvmfarm-exit 999\n')).toMatchObject({ status: null });
+    expect(parseGuestEnd('\nkvmfarm-exit 999\n')).toMatchObject({ status: null });
   });
 
   it('takes a boot_id only in the kernel\'s own format', () => {
