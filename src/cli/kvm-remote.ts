@@ -1,5 +1,5 @@
 import { createLogUpdate } from 'log-update';
-import { formatProgress, remote, type RemoteInput, type RemoteProgress, type RemoteSummary } from '../index.js';
+import { formatProgress, remote, resume, type RemoteInput, type RemoteProgress, type RemoteSummary, type ResumeOptions } from '../index.js';
 import { parseDuration } from '../util/duration.js';
 import { EXIT, reportError, usageError } from './errors.js';
 import { AGAIN_FLAGS, refuse, refusedFlag, REMOTE_FLAGS, RUN_FLAGS, wholeNumber, type FlagSpec } from './flags.js';
@@ -8,11 +8,11 @@ import { runAndReport, stdio, type Io } from './io.js';
 import { definedOnly, flagText, runInputFromFlags, strictParser, wantsHelp, type ParsedFlags } from './run-args.js';
 import { wantsLiveView } from '../util/terminal.js';
 
-const USAGE = 'kvm-remote "HOST1 HOST2 ..." [kvm-run options]\nkvm-remote "HOST1 HOST2 ..." RUNDIR [kvm-again options]';
+const USAGE = 'kvm-remote "HOST1 HOST2 ..." [kvm-run options]\nkvm-remote "HOST1 HOST2 ..." RUNDIR [kvm-again options]\nkvm-remote --resume RUNDIR [--ssh-config FILE] [--accept-new-host-keys] [--qemu-cmd BIN]';
 
 /** `--gather-timeout`: a bare number is seconds here (a wait for hosts, not a test duration). */
-export function parseGatherTimeout(text: string): number {
-  return parseDuration(/^\d+$/.test(text.trim()) ? `${text.trim()}s` : text, '--gather-timeout') * 1000;
+export function parseGatherTimeout(text: string, flag = '--gather-timeout'): number {
+  return parseDuration(/^\d+$/.test(text.trim()) ? `${text.trim()}s` : text, flag) * 1000;
 }
 
 /** The hosts word: names separated by spaces, as kvm-remote.sh takes them; each name is checked by the library. */
@@ -54,6 +54,8 @@ function remoteFields(flags: ParsedFlags): RemoteFields {
     gatherTimeoutMs: text('gather-timeout') === undefined ? undefined : parseGatherTimeout(text('gather-timeout')!),
     retries: number('retries'),
     buildOn: text('build-on') as RemoteInput['buildOn'],
+    // 0 is a grace too: rerun a lost host's instances at once, as before --lost-grace existed.
+    lostGraceMs: text('lost-grace') === undefined ? undefined : /^\s*0+s?\s*$/.test(text('lost-grace')!) ? 0 : parseGatherTimeout(text('lost-grace')!, '--lost-grace'),
   });
 }
 
@@ -82,6 +84,29 @@ export async function parseKvmRemoteArgs(argv: string[]): Promise<RemoteInput> {
   const run = runInputFromFlags(flags);
   const { buildonly, ...build } = run;
   return { hosts, source: { kind: 'build', options: build }, ...(build.accel ? { accel: build.accel } : {}), ...(buildonly ? { buildonly: true } : {}), ...remoteFields(flags) };
+}
+
+/**
+ * `--resume RUNDIR` and the few options a resumed run takes: how to reach the hosts
+ * and which qemu to run there. Everything else is the run's own, from its journal.
+ */
+export function parseResumeArgs(argv: string[]): ResumeOptions {
+  const [, runDir, ...rest] = argv;
+  if (runDir === undefined || runDir.startsWith('-')) throw usageError('--resume needs the run directory: kvm-remote --resume RUNDIR');
+  const options: ResumeOptions = { runDir };
+  for (let i = 0; i < rest.length; i++) {
+    const word = rest[i]!;
+    const value = (): string => {
+      const v = rest[++i];
+      if (v === undefined) throw usageError(`${word} needs a value`);
+      return v;
+    };
+    if (word === '--ssh-config' || word === '-F') options.sshConfigFile = value();
+    else if (word === '--qemu-cmd') options.qemuCmd = value();
+    else if (word === '--accept-new-host-keys') options.acceptNewHostKeys = true;
+    else throw usageError(`--resume takes only --ssh-config, --accept-new-host-keys and --qemu-cmd (the rest is the run's own): "${word}"`);
+  }
+  return options;
 }
 
 /** One line per host after the usual summary: how it served the run. */
@@ -137,6 +162,17 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       io.out(await strictParser([], 'kvm-remote', USAGE, REMOTE_BUILD_SPECS).getHelp());
       io.out('\nWith RUNDIR, kvm-again\'s options apply instead of kvm-run\'s (see kvm-again --help).');
       return EXIT.ok;
+    }
+    if (argv[0] === '--resume') {
+      const options = parseResumeArgs(argv);
+      const display = progressOutput(io, isLive(io));
+      return await runAndReport(io, async (signal) => {
+        try {
+          return await resume({ ...options, log: display.out, onProgress: display.progress, signal });
+        } finally {
+          display.done();
+        }
+      }, (summary) => printHosts(summary, io.out));
     }
     const options = await parseKvmRemoteArgs(argv);
     const display = progressOutput(io, isLive(io));

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { resolveRemoteSettings } from '../options/resolve-remote.js';
+import { Journal } from './journal.js';
+import { lockRunDir } from './run-lock.js';
 import { getSuite } from '../scenarios/suites.js';
 import { BlobIndex, type Blob } from './blobs.js';
 import { LOCALHOST, checkHostList } from './connect-hosts.js';
@@ -32,7 +35,7 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
     ...(options.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
     ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
   };
-  const { remoteDir, retries, minHosts, gatherTimeoutMs, shipTimeoutMs } = resolveRemoteSettings(options);
+  const { remoteDir, retries, minHosts, gatherTimeoutMs, shipTimeoutMs, lostGraceMs } = resolveRemoteSettings(options);
   checkHostList(options.hosts, connect);
   remotePaths(remoteDir, 'check');
 
@@ -55,24 +58,39 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
   allBlobs.catch(() => {});
   const signal = options.signal ? { signal: options.signal } : {};
   const runName = runDir.split('/').pop()!;
-
-  const outcome = await coordinate({
-    hosts: options.hosts, instances, results: prepared.results, runDir, minHosts, gatherTimeoutMs, retries,
-    maxReconnects: MAX_RECONNECTS, keepRemote: options.keepRemote ?? false,
-    pathsFor: (name) => (name === LOCALHOST ? undefined : remotePaths(remoteDir, runName)),
-    fleetSteps: realFleetSteps({
-      connect, qemuBinary: [...prepared.commands.values()][0]!.argv[0]!, accel: options.accel ?? 'auto', remoteDir, blobs: allBlobs,
-      shipConcurrency: options.shipConcurrency ?? options.hosts.length, shipTimeoutMs, log, ...signal,
-    }),
-    guestSteps: realGuestSteps({
-      runDir, commands: prepared.commands, blobs: blobIndex, suite, durationSeconds: prepared.durationSeconds,
-      shutdownGraceSeconds: prepared.shutdownGraceSeconds, bootTimeoutSeconds: start.bootTimeoutSeconds, log, ...signal,
-    }),
-    log, durationMs: prepared.durationSeconds * 1000, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...signal,
+  // Another coordinator on this directory (a --resume started too early) would run every guest twice.
+  const unlock = lockRunDir(runDir);
+  const tags = new Map(options.hosts.map((h) => [h, randomBytes(8).toString('hex')]));
+  const journal = new Journal(runDir);
+  journal.write({
+    t: 'start', runName, hosts: options.hosts.map((name) => ({ name, tag: tags.get(name)! })), remoteDir, retries, minHosts, gatherTimeoutMs, lostGraceMs,
+    durationSeconds: prepared.durationSeconds, shutdownGraceSeconds: prepared.shutdownGraceSeconds, bootTimeoutSeconds: start.bootTimeoutSeconds,
+    suite: suite.name, sourceRunDir: start.sourceRunDir, accel: options.accel ?? 'auto', keepRemote: options.keepRemote ?? false,
+    instances: instances.map((x) => ({ id: x.id, scenario: x.scenario.name, cpus: x.cpus })),
   });
-  const summary = recordRun({ start, outcome, instances, suite: suite.name, startedAt, interrupted: options.signal?.aborted ?? false });
-  if (outcome.failure) throw outcome.failure;
-  return summary;
+  try {
+    const outcome = await coordinate({
+      hosts: options.hosts, instances, results: prepared.results, runDir, minHosts, gatherTimeoutMs, retries,
+      maxReconnects: MAX_RECONNECTS, keepRemote: options.keepRemote ?? false,
+      pathsFor: (name) => (name === LOCALHOST ? undefined : remotePaths(remoteDir, runName)),
+      fleetSteps: realFleetSteps({
+        connect, qemuBinary: [...prepared.commands.values()][0]!.argv[0]!, accel: options.accel ?? 'auto', remoteDir, blobs: allBlobs,
+        shipConcurrency: options.shipConcurrency ?? options.hosts.length, shipTimeoutMs, log, ...signal,
+      }),
+      guestSteps: realGuestSteps({
+        runDir, commands: prepared.commands, blobs: blobIndex, suite, durationSeconds: prepared.durationSeconds,
+        shutdownGraceSeconds: prepared.shutdownGraceSeconds, bootTimeoutSeconds: start.bootTimeoutSeconds, log, ...signal,
+      }),
+      log, durationMs: prepared.durationSeconds * 1000, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...signal,
+      lostGraceMs, journal, tags,
+    });
+    const summary = recordRun({ start, outcome, instances, suite: suite.name, startedAt, interrupted: options.signal?.aborted ?? false });
+    journal.write({ t: 'done' });
+    if (outcome.failure) throw outcome.failure;
+    return summary;
+  } finally {
+    unlock();
+  }
 }
 
 /** `kvm-remote HOSTS --buildonly`: the build phase alone; the run directory is kvm-run --buildonly's. */
@@ -86,7 +104,7 @@ async function buildOnly(options: RemoteOptions, say: (line: string) => void, fa
 }
 
 /** Each blob once, however many instances boot it. */
-async function uniqueBlobs(lists: Promise<Map<string, Blob>>[]): Promise<Blob[]> {
+export async function uniqueBlobs(lists: Promise<Map<string, Blob>>[]): Promise<Blob[]> {
   const byHash = new Map<string, Blob>();
   for (const found of await Promise.all(lists)) for (const blob of found.values()) byHash.set(blob.hash, blob);
   return [...byHash.values()];

@@ -50,6 +50,8 @@ export interface RemoteOptions {
   buildOn?: BuildOn;
   /** `--buildonly`: build (on the hosts) and leave the run directory as `kvm-run --buildonly` does; boot nothing. */
   buildonly?: boolean;
+  /** `--lost-grace`: a lost host's guests are waited for this long (ms) before they are rerun elsewhere. Default DEFAULTS.lostGraceMs. */
+  lostGraceMs?: number;
   log?: (line: string) => void;
   /** Called whenever a batch starts or ends or a guest is judged. */
   onProgress?: (progress: RemoteProgress) => void;

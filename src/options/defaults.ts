@@ -41,6 +41,14 @@ export const DEFAULTS = {
   /** One rerun after a host loss: a second loss of the same instance points at the instance, not the host. */
   retries: 1,
   /**
+   * `--lost-grace`: how long a lost host's guests are waited for before they are rerun.
+   * A cut is noticed after 3-4 s (keepalives) and a host is reconnected on a backoff of
+   * 2, 4, 8, 15 s, so a host back after a 10-30 s blip rejoins within about 45 s of the
+   * loss (measured on the test farm: README); a minute covers that with room, costs a
+   * dead host's instances only a minute's delay, and ends before the reconnects give up.
+   */
+  lostGraceMs: 60_000,
+  /**
    * Long enough for a host to connect, run the accelerator probe guest and receive its
    * kernels over a slow link; short enough that a dead host delays the run by two minutes at most.
    */

@@ -12,6 +12,7 @@ export interface RemoteSettings {
   connectTimeoutMs: number;
   shipTimeoutMs: number;
   shipConcurrency?: number;
+  lostGraceMs: number;
 }
 
 /**
@@ -27,7 +28,7 @@ export function checkHostWord(word: string): string {
 }
 
 /** Checks kvm-remote's settings once and fills their defaults, whichever door the options came through. */
-export function resolveRemoteSettings(options: Pick<RemoteOptions, 'hosts' | 'remoteDir' | 'retries' | 'minHosts' | 'gatherTimeoutMs' | 'connectTimeoutMs' | 'shipTimeoutMs' | 'shipConcurrency'>): RemoteSettings {
+export function resolveRemoteSettings(options: Pick<RemoteOptions, 'hosts' | 'remoteDir' | 'retries' | 'minHosts' | 'gatherTimeoutMs' | 'connectTimeoutMs' | 'shipTimeoutMs' | 'shipConcurrency' | 'lostGraceMs'>): RemoteSettings {
   options.hosts.forEach(checkHostWord);
   const hostCount = options.hosts.length;
   const minHosts = options.minHosts ?? hostCount;
@@ -41,6 +42,7 @@ export function resolveRemoteSettings(options: Pick<RemoteOptions, 'hosts' | 're
     gatherTimeoutMs: checkNumber('gatherTimeoutMs', '--gather-timeout', options.gatherTimeoutMs ?? DEFAULTS.gatherTimeoutMs),
     connectTimeoutMs: checkNumber('connectTimeoutMs', 'connect timeout', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs),
     shipTimeoutMs: checkNumber('shipTimeoutMs', 'ship timeout', options.shipTimeoutMs ?? DEFAULTS.shipTimeoutMs),
+    lostGraceMs: checkNumber('lostGraceMs', '--lost-grace', options.lostGraceMs ?? DEFAULTS.lostGraceMs),
   };
   if (options.shipConcurrency !== undefined) settings.shipConcurrency = checkNumber('shipConcurrency', '--ship-concurrency', options.shipConcurrency);
   return settings;
