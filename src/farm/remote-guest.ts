@@ -73,7 +73,7 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
   let handle: SpawnHandle;
   try {
     const words = ['sh', '-c', GUEST_SCRIPT, 'sh', options.remoteConsole, ...command.argv];
-    handle = await host.spawn(options.tag ? taggedWords(options.tag, words) : words);
+    handle = await host.spawn(options.tag ? taggedWords(options.tag, words) : words, { cpus: guestCpus(command.argv) });
   } catch (error) {
     options.onExit?.();
     return { ...base, exitCode: null, signal: null, timedOut: false, noOutput: false, stopped: false, startError: `${host.name}: ${(error as Error).message}`, durationMs: Date.now() - started };
@@ -170,6 +170,13 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
     startError,
     durationMs,
   };
+}
+
+/** The guest's vCPUs (`-smp N` or `-smp cpus=N,...`): what a cluster host reserves for its step. */
+export function guestCpus(argv: string[]): number {
+  const value = argv[argv.lastIndexOf('-smp') + 1] ?? '';
+  const n = Number(/^(?:cpus=)?(\d+)/.exec(value)?.[1] ?? /(?:^|,)cpus=(\d+)/.exec(value)?.[1] ?? 1);
+  return argv.includes('-smp') && n >= 1 ? n : 1;
 }
 
 /** sh reports a killed qemu as 128 + signal; the record wants the signal's name, as runGuest gives it. */

@@ -9,6 +9,7 @@ import { remotePaths } from './remote-paths.js';
 import { recordRun } from './remote-summary.js';
 import { prepareRemoteRun } from './source.js';
 import type { RemoteOptions, RemoteSummary } from './types.js';
+import { openSlurmFarm, slurmFleetSteps } from '../slurm/index.js';
 
 /** Reconnect attempts for an unreachable or lost host (backoff 2, 4, 8, then 15 s: about a minute in all). */
 export const MAX_RECONNECTS = 6;
@@ -30,8 +31,8 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
     ...(options.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
     ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
   };
-  const { remoteDir, retries, minHosts, gatherTimeoutMs, shipTimeoutMs } = resolveRemoteSettings(options);
-  checkHostList(options.hosts, connect);
+  const { remoteDir, retries, gatherTimeoutMs, shipTimeoutMs } = resolveRemoteSettings(options);
+  if (!options.slurm) checkHostList(options.hosts, connect);
   remotePaths(remoteDir, 'check');
 
   const start = await prepareRemoteRun(options.source, say, options.signal);
@@ -39,7 +40,30 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
   const runDir = prepared.runDir;
   const log = new RemoteLog(runDir, prepared.say);
   const suite = getSuite(prepared.source.suite);
-  log.event('-', `kvm-remote ${options.hosts.join(' ')}: kernels from ${start.sourceRunDir}; --min-hosts ${minHosts}, --gather-timeout ${gatherTimeoutMs / 1000} s, --retries ${retries}`);
+  // On Slurm the allocation is asked for only now: no node sits idle while kernels build.
+  const slurm = options.slurm ? await openSlurmFarm(options.slurm, (host, line) => log.event(host, line), options.signal) : undefined;
+  try {
+    return await runOnHosts(options, { start, log, suite, remoteDir, retries, gatherTimeoutMs, shipTimeoutMs, connect, startedAt }, slurm);
+  } finally {
+    if (slurm) log.event('-', await slurm.release());
+  }
+}
+
+type RunContext = {
+  start: Awaited<ReturnType<typeof prepareRemoteRun>>;
+  log: RemoteLog;
+  suite: ReturnType<typeof getSuite>;
+  startedAt: Date;
+  connect: Parameters<typeof realFleetSteps>[0]['connect'];
+} & Pick<ReturnType<typeof resolveRemoteSettings>, 'remoteDir' | 'retries' | 'gatherTimeoutMs' | 'shipTimeoutMs'>;
+
+async function runOnHosts(options: RemoteOptions, c: RunContext, slurm?: Awaited<ReturnType<typeof openSlurmFarm>>): Promise<RemoteSummary> {
+  const { start, log, suite, remoteDir, retries, gatherTimeoutMs, shipTimeoutMs, connect, startedAt } = c;
+  const { prepared } = start;
+  const runDir = prepared.runDir;
+  const hosts = slurm ? slurm.nodes.map((n) => n.name) : options.hosts;
+  const { minHosts } = resolveRemoteSettings({ ...options, hosts, slurm: undefined });
+  log.event('-', `kvm-remote ${slurm ? `--slurm (job ${slurm.jobId}) ` : ''}${hosts.join(' ')}: kernels from ${start.sourceRunDir}; --min-hosts ${minHosts}, --gather-timeout ${gatherTimeoutMs / 1000} s, --retries ${retries}`);
   const blobIndex = new BlobIndex();
   const instances = prepared.batches.flatMap((b) => b.instances).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const allBlobs = uniqueBlobs(instances.map((x) => blobIndex.ofCommand(prepared.commands.get(x.id)!)));
@@ -47,14 +71,15 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
   const signal = options.signal ? { signal: options.signal } : {};
   const runName = runDir.split('/').pop()!;
 
+  const fleetSteps = realFleetSteps({
+    connect, qemuBinary: [...prepared.commands.values()][0]!.argv[0]!, accel: options.accel ?? 'auto', remoteDir, blobs: allBlobs,
+    shipConcurrency: options.shipConcurrency ?? hosts.length, shipTimeoutMs, log, ...signal,
+  });
   const outcome = await coordinate({
-    hosts: options.hosts, instances, results: prepared.results, runDir, minHosts, gatherTimeoutMs, retries,
+    hosts, instances, results: prepared.results, runDir, minHosts, gatherTimeoutMs, retries,
     maxReconnects: MAX_RECONNECTS, keepRemote: options.keepRemote ?? false,
     pathsFor: (name) => (name === LOCALHOST ? undefined : remotePaths(remoteDir, runName)),
-    fleetSteps: realFleetSteps({
-      connect, qemuBinary: [...prepared.commands.values()][0]!.argv[0]!, accel: options.accel ?? 'auto', remoteDir, blobs: allBlobs,
-      shipConcurrency: options.shipConcurrency ?? options.hosts.length, shipTimeoutMs, log, ...signal,
-    }),
+    fleetSteps: slurm ? slurmFleetSteps(fleetSteps, slurm) : fleetSteps,
     guestSteps: realGuestSteps({
       runDir, commands: prepared.commands, blobs: blobIndex, suite, durationSeconds: prepared.durationSeconds,
       shutdownGraceSeconds: prepared.shutdownGraceSeconds, bootTimeoutSeconds: start.bootTimeoutSeconds, log, ...signal,

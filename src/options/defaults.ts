@@ -42,6 +42,12 @@ export const DEFAULTS = {
   connectTimeoutMs: 10_000,
   /** One tarball of every kernel of a large run over a slow link. */
   shipTimeoutMs: 10 * 60_000,
+  /**
+   * `kvm-remote --slurm`: longest salloc may wait in the queue for its allocation. A busy
+   * site's queue can take a while; past an hour the run is better resubmitted (or given
+   * salloc's own `--immediate=S` / `--begin`).
+   */
+  slurmQueueTimeoutMs: 60 * 60_000,
 } as const;
 
 /** How a default reads in `--help`. */
