@@ -25,13 +25,14 @@ export interface StepTarget {
  * `srun --overlap`: a step shares the CPUs of the steps already there (the scheduler
  * packs guests by CPU; without it a helper step would queue behind running guests).
  * `--chdir=/`: the coordinator's directory need not exist on a node. `--quiet` keeps
- * srun's progress lines out; its errors still come. `--kill-on-bad-exit` and
- * `--wait=0` are defaults for one task and are not repeated.
+ * srun's progress lines out; its errors still come. Not `--unbuffered`: it gives
+ * the program a terminal (tar refuses to write an archive to it, and a terminal may
+ * rewrite bytes); srun's default line buffering passes console lines as they end.
  */
 export function stepWords(target: StepTarget, nonce: string, words: string[]): string[] {
   return [
     'srun', '--overlap', `--jobid=${target.jobId}`, `--nodelist=${target.node}`, '--nodes=1', '--ntasks=1', `--cpus-per-task=${target.cpus}`,
-    '--chdir=/', '--quiet', '--unbuffered', '--job-name=kvm-farm', '--',
+    '--chdir=/', '--quiet', '--job-name=kvm-farm', '--',
     'sh', '-c', STEP_WRAPPER, 'sh', nonce, ...words,
   ];
 }

@@ -92,6 +92,8 @@ describe('kvm-remote --slurm on a namespace Slurm cluster (real kernels, TCG)', 
     const log = readFileSync(path.join(dir, 'remote-log'), 'utf8');
     expect(log).toMatch(/allocation \d+ granted after .*sn1 \(1 CPUs\), sn2 \(2 CPUs\), sn3 \(2 CPUs\)/);
     expect(log).toMatch(/allocation \d+ released/);
+    // Each console came home whole through its step's stdout, as a tar stream.
+    expect(log).not.toMatch(/refused from the host/);
     for (const n of NODES) {
       for (const event of [/probed: \d CPUs/, /shipped \d+ bytes/, /batch \d+ started/, /collected /, /removed \/tmp\/kvm-farm\/runs\//]) {
         expect(log.split('\n').some((l) => l.includes(` ${n.name} `) && event.test(l)), `${n.name}: ${event}`).toBe(true);
@@ -103,4 +105,83 @@ describe('kvm-remote --slurm on a namespace Slurm cluster (real kernels, TCG)', 
     const recheck = await recheckRun(dir);
     expect(Object.fromEntries(recheck.instances.map((x) => [x.instance, x.verdict?.kind]))).toEqual(kinds);
   }, 15 * MINUTES);
+
+  it('a node set DOWN mid-batch: its instances rerun on the others, nothing lost, the allocation released', async () => {
+    expect(first).toBeDefined();
+    const c = cluster();
+    await waitIdle(c);
+    const runDir = path.join(results, 'down');
+    const running = onSlurm({ retries: 2, source: { kind: 'again', options: { runDir: first!.runDir, durationSeconds: 20, newRunDir: runDir } } });
+    let downAt = 0;
+    try {
+      await waitForLog(path.join(runDir, 'remote-log'), / sn3 state ready -> running: batch \d+ started/, 2 * MINUTES);
+      await new Promise((r) => setTimeout(r, 5_000));
+      await c.client(['scontrol', 'update', 'nodename=sn3', 'state=down', 'reason=kvmfarm-test']);
+      downAt = Date.now();
+      const summary = await running;
+      expect(Object.fromEntries(summary.instances.map((x) => [x.instance, x.verdict?.kind]))).toEqual({
+        'UP01-SMALL': 'pass', 'UP01-SMALL.2': 'pass', 'UP01-SMALL.3': 'pass', 'TREE02C-SMALL': 'pass', 'TREE02C-SMALL.2': 'pass', 'BUSTED01-SMALL': 'fail',
+      });
+      const sn3 = summary.hosts.find((h) => h.name === 'sn3')!;
+      expect(sn3.losses).toBeGreaterThanOrEqual(1);
+      const rerun = summary.instances.filter((x) => x.warnings?.some((w) => w.includes('rerun after host loss (sn3)')));
+      expect(rerun.length).toBeGreaterThan(0);
+      for (const x of rerun) {
+        expect(x.host).not.toBe('sn3');
+        expect(readdirSync(path.join(runDir, x.instance)).some((f) => f.startsWith('console.log.lost-sn3-'))).toBe(true);
+      }
+      const log = readFileSync(path.join(runDir, 'remote-log'), 'utf8');
+      expect(log).toMatch(/sn3 state running -> lost: sn3: .*(DOWN|Node failure|step ended)/);
+      expect(log).toMatch(/allocation \d+ released/);
+      expect(await squeue(c)).toBe('');
+      expect(await qemusOnNodes(c)).toEqual([]);
+    } finally {
+      await running.catch(() => {});
+      // ReturnToService=2 may have brought it back already; then resume has nothing to do.
+      if (downAt) await execa('scontrol', ['update', 'nodename=sn3', 'state=resume'], { env: c.env, cwd: '/', reject: false });
+    }
+  }, 10 * MINUTES);
+
+  it('Ctrl-C: no step and no qemu left on any node, the allocation released', async () => {
+    expect(first).toBeDefined();
+    const c = cluster();
+    await waitIdle(c);
+    const runDir = path.join(results, 'interrupted');
+    const abort = new AbortController();
+    const running = onSlurm({ signal: abort.signal, source: { kind: 'again', options: { runDir: first!.runDir, durationSeconds: 60, newRunDir: runDir } } });
+    await waitForLog(path.join(runDir, 'remote-log'), /sn3 state ready -> running/, 2 * MINUTES);
+    await waitForLog(path.join(runDir, 'remote-log'), /sn1 state ready -> running/, MINUTES);
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect((await qemusOnNodes(c)).length).toBeGreaterThan(0);
+    abort.abort();
+    const summary = await running;
+    expect(summary.interrupted).toBe(true);
+    expect(await squeue(c)).toBe('');
+    expect(await qemusOnNodes(c)).toEqual([]);
+    expect(readFileSync(path.join(runDir, 'remote-log'), 'utf8')).toMatch(/allocation \d+ released/);
+  }, 5 * MINUTES);
 });
+
+async function waitForLog(file: string, pattern: RegExp, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    try {
+      if (pattern.test(readFileSync(file, 'utf8'))) return;
+    } catch {
+      // Not written yet.
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${file}: no line matching ${pattern} within ${limitMs / 1000} s`);
+}
+
+/** Every node idle again (a node resumed after the DOWN test registers within seconds). */
+async function waitIdle(c: Cluster): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const states = (await c.client(['sinfo', '-h', '-N', '-o', '%T'])).split('\n').map((l) => l.trim());
+    if (states.every((s) => s === 'idle')) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the cluster\'s nodes did not all come back idle');
+}
