@@ -12,6 +12,7 @@ const BENCHES = [
   ['build', 'cold kernel build against a cached rebuild'],
   ['again', 'preparing a 20-instance kvm-again rerun per link mode'],
   ['remote', 'shipping, batch hand-off and makespan on namespace hosts'],
+  ['slurm', 'kvm-remote --slurm on a namespace Slurm cluster: makespan, step start latency, kernel placement'],
   ['report', 'report.html of a synthetic 1,000-instance run: size and render time in headless chromium'],
 ] as const;
 
