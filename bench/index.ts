@@ -14,6 +14,7 @@ const BENCHES = [
   ['remote', 'shipping, batch hand-off and makespan on namespace hosts'],
   ['slurm', 'kvm-remote --slurm on a namespace Slurm cluster: makespan, step start latency, kernel placement'],
   ['report', 'report.html of a synthetic 1,000-instance run: size and render time in headless chromium'],
+  ['real', "the kernel tree's own TINY01 (defconfig): cold build, cached rebuild, boot to first statistics, verdict, kvm-recheck.sh"],
 ] as const;
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -2,7 +2,7 @@ import { createLogUpdate } from 'log-update';
 import { formatProgress, remote, type RemoteInput, type RemoteProgress, type RemoteSummary } from '../index.js';
 import { parseDuration } from '../util/duration.js';
 import { EXIT, reportError, usageError } from './errors.js';
-import { AGAIN_FLAGS, REMOTE_FLAGS, RUN_FLAGS, wholeNumber } from './flags.js';
+import { AGAIN_FLAGS, refuse, refusedFlag, REMOTE_FLAGS, RUN_FLAGS, wholeNumber, type FlagSpec } from './flags.js';
 import { againInputFromFlags, againParser } from './kvm-again.js';
 import { runAndReport, stdio, type Io } from './io.js';
 import { definedOnly, flagText, runInputFromFlags, strictParser, wantsHelp, type ParsedFlags } from './run-args.js';
@@ -22,6 +22,24 @@ export function parseHostList(text: string): string[] {
   if (hosts.length === 0) throw usageError(`no hosts in "${text}": give e.g. "h1 h2" or "localhost"`);
   return hosts;
 }
+
+/** kvm.sh's and kvm-again.sh's flags that cannot apply to a run on other hosts, and why. */
+const REMOTE_REFUSALS: Record<string, string> = {
+  buildonly: 'kvm-remote builds and then runs on the hosts; use kvm-run --buildonly to only build',
+  allcpus: 'each host runs on all of its own CPUs already',
+  gdb: 'a debugger attaches to a guest on this machine; use kvm-run --gdb',
+  remote: 'kvm-remote passes it on by itself; leave it out',
+};
+
+function remoteSpecs(specs: readonly FlagSpec[], dryrunWhy: string): FlagSpec[] {
+  const out = specs.map((s) => (REMOTE_REFUSALS[s.name] !== undefined ? refuse(s, REMOTE_REFUSALS[s.name]!) : s.name === 'dryrun' ? refuse(s, dryrunWhy) : s));
+  if (!out.some((s) => s.name === 'dryrun')) out.push(refusedFlag('dryrun', 'value', dryrunWhy));
+  return [...out, ...REMOTE_FLAGS];
+}
+
+/** kvm-remote's flags when it builds (kvm.sh's), and when it reruns a run directory (kvm-again.sh's). */
+export const REMOTE_BUILD_SPECS = remoteSpecs(RUN_FLAGS, 'kvm-remote always boots; see the plan with kvm-run --dryrun');
+export const REMOTE_AGAIN_SPECS = remoteSpecs(AGAIN_FLAGS, 'kvm-remote always boots; prepare a directory with kvm-again --dryrun instead');
 
 type RemoteFields = Omit<RemoteInput, 'hosts' | 'source' | 'log' | 'signal' | 'onProgress'>;
 
@@ -55,16 +73,18 @@ export async function parseKvmRemoteArgs(argv: string[], env: NodeJS.ProcessEnv 
   if (hostWord === undefined || hostWord.startsWith('-')) throw usageError(`usage: ${USAGE.split('\n')[0]}`);
   const hosts = parseHostList(hostWord);
   if (second !== undefined && !second.startsWith('-')) {
-    const flags = (await againParser(argv.slice(2), 'kvm-remote', USAGE, [...AGAIN_FLAGS, ...REMOTE_FLAGS]).parseAsync()) as ParsedFlags;
+    const flags = (await againParser(argv.slice(2), 'kvm-remote', USAGE, REMOTE_AGAIN_SPECS).parseAsync()) as ParsedFlags;
     if (flags._.length > 0) throw usageError(`unexpected word "${flags._[0]}" after the run directory`);
-    if (flags.dryrun) throw usageError('--dryrun: kvm-remote always boots; prepare a directory with kvm-again --dryrun instead');
+    const link = flagText(flags, 'link');
+    if (link === 'inplace' || link === 'inplace-force') throw usageError(`--link ${link}: kvm-remote gathers results into a new run directory; use --link hard, soft or copy`);
     const again = againInputFromFlags(flags, second);
     return { hosts, source: { kind: 'again', options: again }, ...(again.accel ? { accel: again.accel } : {}), ...remoteFields(flags) };
   }
-  const flags = (await strictParser(argv.slice(1), 'kvm-remote', USAGE, [...RUN_FLAGS, ...REMOTE_FLAGS]).parseAsync()) as ParsedFlags;
+  const flags = (await strictParser(argv.slice(1), 'kvm-remote', USAGE, REMOTE_BUILD_SPECS).parseAsync()) as ParsedFlags;
   if (flags._.length > 0) throw usageError(`unexpected word "${flags._[0]}": options only after the host list (or give RUNDIR right after it)`);
-  if (flags.buildonly) throw usageError('--buildonly: kvm-remote builds and then runs on the hosts; use kvm-run --buildonly to only build');
-  if (flags.allcpus) throw usageError('--allcpus: each host runs on all of its own CPUs already');
+  if (flags.jitter !== undefined && flagText(flags, 'jitter')!.trim() !== '0') {
+    throw usageError('--jitter: kvm-remote does not run jitter on the hosts; use kvm-run --jitter on each machine, or leave it out');
+  }
   const run = runInputFromFlags(flags);
   return { hosts, source: { kind: 'build', options: run }, ...(run.accel ? { accel: run.accel } : {}), ...remoteFields(flags) };
 }
@@ -114,7 +134,7 @@ function isLive(io: Io, env: NodeJS.ProcessEnv = process.env): boolean {
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   try {
     if (wantsHelp(argv)) {
-      io.out(await strictParser([], 'kvm-remote', USAGE, [...RUN_FLAGS, ...REMOTE_FLAGS]).getHelp());
+      io.out(await strictParser([], 'kvm-remote', USAGE, REMOTE_BUILD_SPECS).getHelp());
       io.out('\nWith RUNDIR, kvm-again\'s options apply instead of kvm-run\'s (see kvm-again --help).');
       return EXIT.ok;
     }

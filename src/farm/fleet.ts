@@ -5,6 +5,7 @@ import { isHostError, type Host } from '../transport/index.js';
 import { afterConnectFailure, type ShipReport } from './bring-up.js';
 import { backoffMs, connectionLost, newMember, onConnectionLost, type Member } from './member.js';
 import { ProbeFailure, type HostProbe } from './probe-host.js';
+import { describeLoginShell } from './probe-words.js';
 import type { RemoteLog } from './remote-log.js';
 import type { RemotePaths } from './remote-paths.js';
 
@@ -201,6 +202,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
       if (!stillMine(m, host, 'probing')) return m.machine.state;
       m.probe = probe;
       log.event(m.name, `probed: ${probe.cpus} CPUs, ${probe.accel} (${probe.accelReason}), ${(probe.freeBytes / 2 ** 30).toFixed(1)} GiB free${m.paths ? ` in ${m.paths.root}` : ''}, ${probe.qemuVersion}`, true);
+      const shell = describeLoginShell(probe.loginShell);
+      if (shell) log.event(m.name, shell);
       if (m.paths) {
         const shipped = await steps.ship(host, m.paths, (what) => {
           if (!stillMine(m, host, 'probing')) return false;

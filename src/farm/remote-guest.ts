@@ -10,6 +10,7 @@ import { KernelOutputScan } from '../qemu/kernel-output.js';
 import type { Accel, GuestRun, QemuCommand } from '../qemu/types.js';
 import { INSTANCE_FILES } from '../rundir/layout.js';
 import { collectResults } from './collect.js';
+import { classifyGuestEnd, freeKiB } from './infra-fault.js';
 import { taggedWords } from './sweep.js';
 
 /**
@@ -160,10 +161,18 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
   if (!startError && reason === 'exited' && exitCode !== 0 && bytes === 0) {
     startError = firstLines(qemuOutput) || `qemu exited with status ${exitCode} on ${host.name} before writing any console output`;
   }
+  const endSignal = signal ?? (exitCode === null && !lost ? 'SIGKILL' : null);
+  // A lost host is the fleet's business; a stopped guest was ended on purpose.
+  const consoleDir = path.posix.dirname(options.remoteConsole);
+  const infraFault = lost || reason === 'stopped' ? null : classifyGuestEnd({
+    host: host.name, exitCode, signal: endSignal, killedByUs: reason !== 'exited', startError, qemuOutput, consoleBytes: bytes,
+    freeKiB: await freeKiB(host, consoleDir), consoleDir,
+  });
   return {
     ...base,
+    ...(infraFault ? { infraFault } : {}),
     exitCode,
-    signal: signal ?? (exitCode === null && !lost ? 'SIGKILL' : null),
+    signal: endSignal,
     timedOut: reason === 'timedOut',
     noOutput: reason === 'noOutput',
     stopped: reason === 'stopped',

@@ -46,6 +46,7 @@ export function recordRun(input: RecordRunInput): RemoteSummary {
   const summary: RemoteSummary = {
     runDir,
     suite: input.suite,
+    ...(start.scenarios ? { scenarios: start.scenarios } : {}),
     startedAt: input.startedAt.toISOString(),
     endedAt,
     durationSeconds: prepared.durationSeconds,

@@ -13,7 +13,8 @@ export interface Attempt {
   /** 1 for an instance's first run, 2 for its first rerun, ... */
   attempt: number;
   host: string;
-  outcome: 'running' | 'finished' | 'lost';
+  /** `infra`: ended by a fault of its host (qemu killed, disk full), see infra-fault.ts. */
+  outcome: 'running' | 'finished' | 'lost' | 'infra';
 }
 
 export interface Requeue {

@@ -16,6 +16,7 @@ import type { RemoteLog } from './remote-log.js';
 import { notRun, type PlacedInstance } from './run-guest-on.js';
 import type { RemoteBatchReport } from './types.js';
 import type { WorkQueue } from './work-queue.js';
+import { decideAfterInfraFault, faultStaysWithHost, recordInfraFault } from './infra-fault.js';
 
 /** What running work on a host takes, one step each: qemu over ssh in a run, fakes in a unit test. */
 export interface GuestSteps {
@@ -68,6 +69,8 @@ export class Scheduler {
   private readonly clock: Clock;
   /** Host name → the batch it is running: a host has no room until its batch's last qemu exits. */
   private readonly running = new Map<string, number>();
+  /** Hosts that take no more work this run, and why: a fault that stays with the host (disk full, qemu missing). */
+  private readonly benched = new Map<string, string>();
 
   constructor(private readonly input: SchedulerInput) {
     this.done = new Promise((resolve) => (this.finish = resolve));
@@ -125,13 +128,13 @@ export class Scheduler {
   }
 
   private dispatch(m: Member): void {
-    if (!this.started || this.finished || this.running.has(m.name) || m.machine.state !== 'ready' || !m.host || !m.probe) return;
+    if (!this.started || this.finished || this.running.has(m.name) || this.benched.has(m.name) || m.machine.state !== 'ready' || !m.host || !m.probe) return;
     if (this.input.signal?.aborted) return;
     if (existsSync(this.stopFile)) {
       this.giveUpPending('STOP file');
       return;
     }
-    const usable = this.input.fleet.members.filter((o) => o.machine.usable && o.probe);
+    const usable = this.input.fleet.members.filter((o) => o.machine.usable && o.probe && !this.benched.has(o.name));
     const instances = this.input.queue.take({
       host: m.name,
       cpus: m.probe.cpus,
@@ -184,6 +187,7 @@ export class Scheduler {
     const entry = this.ledger.find((a) => a.instance === guest.instance && a.attempt === attempt);
     // Lost with its host: requeued or given up on already; this attempt's files are not judged.
     if (entry?.outcome === 'lost') return;
+    if (guest.infraFault) return this.infraFaulted(m, attempt, guest);
     this.ledger = finishAttempt(this.ledger, guest.instance, attempt);
     const result = this.result(guest.instance);
     result.guest = guest;
@@ -200,15 +204,40 @@ export class Scheduler {
   private checkEnd(): void {
     if (this.finished || !this.started) return;
     const members = this.input.fleet.members;
-    const hopeful = members.some((m) => m.machine.state !== 'failed' && m.machine.state !== 'done');
+    const hopeful = members.some((m) => !this.benched.has(m.name) && m.machine.state !== 'failed' && m.machine.state !== 'done');
     if (!hopeful && this.input.queue.size > 0) {
-      const why = members.map((m) => `${m.name}: ${m.machine.lastFailure?.reason ?? m.machine.state}`).join('; ');
+      const why = members.map((m) => `${m.name}: ${this.benched.get(m.name) ?? m.machine.lastFailure?.reason ?? m.machine.state}`).join('; ');
       for (const p of this.input.queue.drain()) notRun(this.result(p.instance.id), `no host left to run it (${why})`);
     }
     if ([...this.input.results.values()].every((r) => r.verdict)) {
       this.finished = true;
       this.finish();
     }
+  }
+
+  /** The guest met a fault of its host: it is not judged; the instance runs again elsewhere, or is given up on. */
+  private infraFaulted(m: Member, attempt: number, guest: GuestRun): void {
+    const fault = guest.infraFault!;
+    const d = decideAfterInfraFault(this.ledger, guest.instance, attempt, m.name, fault, this.input.retries);
+    this.ledger = d.ledger;
+    const result = this.result(guest.instance);
+    recordInfraFault(result, m.name, attempt, fault, d.requeue !== undefined);
+    this.keepLostConsole(guest.instance, d.console);
+    if (faultStaysWithHost(fault) && !this.benched.has(m.name)) {
+      const why = `${fault.kind}: ${fault.detail}`;
+      this.benched.set(m.name, why);
+      m.report.benched = why;
+      this.input.log.event(m.name, `takes no more work this run: ${why}`);
+    }
+    if (d.requeue) {
+      this.input.queue.add(this.instanceOf(guest.instance), d.requeue.avoidHosts);
+      this.input.log.event(m.name, `${guest.instance}: ${fault.kind}, not judged (${fault.detail}); requeued (attempt ${d.requeue.attempt}), its console kept as ${d.console}`);
+    } else {
+      Object.assign(result, { guest, host: guest.host, verdict: d.giveUp! });
+      this.input.progress.judged();
+      this.input.log.event(m.name, `${guest.instance}: infra-error (${d.giveUp!.reasons.join('; ')})`);
+    }
+    this.dispatchAll();
   }
 
   private keepLostConsole(instance: string, name: string): void {

@@ -1,7 +1,7 @@
 import { DEFAULTS } from '../options/defaults.js';
 import path from 'node:path';
 import { prepareRerun, type PreparedRerun } from '../again/again.js';
-import type { InstanceResult } from '../report/types.js';
+import type { InstanceResult, RunSummary } from '../report/types.js';
 import { runKvm } from '../run/kvm-run.js';
 import { datestamp } from '../rundir/layout.js';
 import { KvmFarmError } from '../util/errors.js';
@@ -14,6 +14,8 @@ export interface RemoteStart {
   /** Instances whose kernel did not build: judged already, never shipped. */
   buildFailures: InstanceResult[];
   bootTimeoutSeconds: number;
+  /** The scenario directory of a fresh build (the kernel tree's own, bundled or given). */
+  scenarios?: RunSummary['scenarios'];
 }
 
 /**
@@ -24,8 +26,9 @@ export interface RemoteStart {
 export async function prepareRemoteRun(source: RemoteSource, log: (line: string) => void, signal?: AbortSignal): Promise<RemoteStart> {
   if (source.kind === 'again') {
     const o = source.options;
-    const newRunDir = o.newRunDir ?? path.join(o.results ?? DEFAULTS.results, `${datestamp()}-remote`);
-    const prepared = await prepareRerun({ ...o, newRunDir, dryrun: true, log, ...(signal ? { signal } : {}) });
+    const newRunDir = o.newRunDir ?? path.join(o.results ?? DEFAULTS.results, o.datestamp ?? `${datestamp()}-remote`);
+    const { datestamp: _named, ...rest } = o;
+    const prepared = await prepareRerun({ ...rest, newRunDir, dryrun: true, log, ...(signal ? { signal } : {}) });
     return { sourceRunDir: prepared.source.dir, prepared, buildFailures: [], bootTimeoutSeconds: o.bootTimeoutSeconds ?? DEFAULTS.bootTimeoutSeconds };
   }
   const o = source.options;
@@ -45,5 +48,5 @@ export async function prepareRemoteRun(source: RemoteSource, log: (line: string)
     log,
     ...(signal ? { signal } : {}),
   });
-  return { sourceRunDir: built.runDir, prepared, buildFailures, bootTimeoutSeconds: o.bootTimeoutSeconds };
+  return { sourceRunDir: built.runDir, prepared, buildFailures, bootTimeoutSeconds: o.bootTimeoutSeconds, ...(built.scenarios ? { scenarios: built.scenarios } : {}) };
 }

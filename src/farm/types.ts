@@ -59,6 +59,8 @@ export interface HostReport {
   state: HostState;
   /** Why the host was left out, failed or was lost at the end; null when it served the run to its end. */
   failure: string | null;
+  /** Set when a fault that stays with the host (disk full, qemu missing) stopped it taking work: why. */
+  benched?: string;
   /** Times the host was lost during the run (it may have rejoined). */
   losses: number;
   cpus?: number;

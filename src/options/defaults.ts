@@ -28,6 +28,13 @@ export const DEFAULTS = {
   /** A defconfig kernel under TCG on a busy 2-CPU host prints its banner within a minute; twice that is clearly dead. */
   bootTimeoutSeconds: 120,
   accel: 'auto' as AccelRequest,
+  /** kvm.sh's `--jitter` default: one jitter process per CPU of the run while guests run (none for rcuscale/refscale). */
+  jitter: '-1',
+  /**
+   * Under --gdb the guest is halted until a person attaches a debugger and continues,
+   * so its boot limit and grace are the largest allowed (1 day, 2 days), not minutes.
+   */
+  gdbWaitSeconds: { boot: 86_400, grace: 2 * 86_400 },
   link: 'hard' as LinkMode,
   /** Every host has /tmp, and nothing there outlives a reboot that would leave it stale. */
   remoteDir: '/tmp/kvm-farm',

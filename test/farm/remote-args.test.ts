@@ -50,6 +50,7 @@ describe('parseKvmRemoteArgs', () => {
     [['h1', '--ship-concurrency', '0'], '--ship-concurrency 0: must be a whole number from 1'],
     [['h1', '--ship-concurrency', 'all'], '--ship-concurrency "all"'],
     [['h1', '--buildonly'], '--buildonly'],
+    [['h1', '--jitter', '2'], '--jitter: kvm-remote does not run jitter on the hosts'],
     [['h1', 'res/x', '--dryrun'], '--dryrun'],
     [['h1', 'res/x', 'res/y'], 'unexpected word "res/y"'],
     [['h1', '--duration', '5x'], '--duration "5x" is not a duration'],

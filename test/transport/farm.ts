@@ -12,6 +12,7 @@ import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } fro
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
+import { quoteWord } from '../../src/transport/quote.js';
 import { DEFAULT_ROOT, PREFIX, VETH_PREFIX, ip, removeRun } from './farm-cleanup.js';
 
 export { cleanupStaleFarms } from './farm-cleanup.js';
@@ -23,6 +24,12 @@ export interface FarmHostSpec {
   cpus: number;
   /** Extra sshd_config lines, e.g. `SetEnv PATH=...` to put a wrapper first on the host's PATH. */
   sshdConfig?: string[];
+  /**
+   * A login shell as real hosts have them: root's .bashrc, in this host's mount namespace
+   * only (bind-mounted over the file, never the home directory), prints these lines and
+   * sleeps before every command; with `exitCode` it then exits, so no command ever runs.
+   */
+  loginShell?: { stdout: string[]; stderr: string[]; sleepSeconds: number; exitCode?: number };
 }
 
 export interface FarmOptions {
@@ -75,7 +82,7 @@ export interface Farm {
 }
 
 const SSHD_READY_MS = 10_000;
-const WRAPPER = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && hostname "$1" && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
+const WRAPPER = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && hostname "$1" && { [ -z "$4" ] || mount --bind "$4" /root/.bashrc; } && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
 
 export async function createFarm(options: FarmOptions): Promise<Farm> {
   const root = options.root ?? DEFAULT_ROOT;
@@ -161,12 +168,27 @@ async function startHost(runId: string, dir: string, octet: number, index: numbe
     '',
   ].join('\n'));
   const logFile = join(hostDir, 'sshd.log');
+  const bashrc = spec.loginShell ? writeNoisyBashrc(hostDir, spec.loginShell) : '';
   const cpuList = spec.cpus === 1 ? '0' : `0-${spec.cpus - 1}`;
   const sshd = spawn('ip', ['netns', 'exec', namespace, 'unshare', '--mount', '--uts', '--propagation', 'private',
-    'sh', '-c', WRAPPER, 'sh', spec.name, cpuList, configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    'sh', '-c', WRAPPER, 'sh', spec.name, cpuList, configFile, bashrc], { stdio: ['ignore', 'ignore', 'pipe'] });
   await waitForListening(sshd, logFile, spec.name);
   const hostKey = readFileSync(`${keyFile}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
   return { name: spec.name, index, cpus: spec.cpus, namespace, vethHost, address, hostAddress, port, hostKey, logFile, sshd };
+}
+
+/** The host's own root .bashrc: fixed printf lines (values quoted), a sleep, maybe an exit. */
+function writeNoisyBashrc(hostDir: string, shell: NonNullable<FarmHostSpec['loginShell']>): string {
+  const file = join(hostDir, 'bashrc');
+  writeFileSync(file, [
+    '# kvm-farm test farm: a noisy, slow login shell',
+    ...shell.stdout.map((line) => `printf '%s\\n' ${quoteWord(line)}`),
+    ...shell.stderr.map((line) => `printf '%s\\n' ${quoteWord(line)} >&2`),
+    `sleep ${shell.sleepSeconds}`,
+    ...(shell.exitCode === undefined ? [] : [`exit ${shell.exitCode}`]),
+    '',
+  ].join('\n'));
+  return file;
 }
 
 /** Resolves when sshd logs that it listens: an event, not a poll. */
