@@ -7,8 +7,9 @@ import { againInputFromFlags, againParser } from './kvm-again.js';
 import { runAndReport, stdio, type Io } from './io.js';
 import { definedOnly, flagText, runInputFromFlags, strictParser, wantsHelp, type ParsedFlags } from './run-args.js';
 import { wantsLiveView } from '../util/terminal.js';
+import { parseSlurmWord, splitSlurmArgs } from './slurm-args.js';
 
-const USAGE = 'kvm-remote "HOST1 HOST2 ..." [kvm-run options]\nkvm-remote "HOST1 HOST2 ..." RUNDIR [kvm-again options]\nkvm-remote --resume RUNDIR [--ssh-config FILE] [--accept-new-host-keys] [--qemu-cmd BIN]';
+const USAGE = 'kvm-remote "HOST1 HOST2 ..." [kvm-run options]\nkvm-remote "HOST1 HOST2 ..." RUNDIR [kvm-again options]\nkvm-remote --resume RUNDIR [--ssh-config FILE] [--accept-new-host-keys] [--qemu-cmd BIN]\nkvm-remote --slurm "SALLOC ARGS" [RUNDIR] [options]';
 
 /** `--gather-timeout`: a bare number is seconds here (a wait for hosts, not a test duration). */
 export function parseGatherTimeout(text: string, flag = '--gather-timeout'): number {
@@ -63,7 +64,13 @@ function remoteFields(flags: ParsedFlags): RemoteFields {
  * Parses kvm-remote's command line without starting anything. As in kvm-remote.sh,
  * a second word that is not an option names an earlier run to rerun.
  */
-export async function parseKvmRemoteArgs(argv: string[]): Promise<RemoteInput> {
+export async function parseKvmRemoteArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<RemoteInput> {
+  const slurm = splitSlurmArgs(argv);
+  if (slurm) {
+    // The same options as with a host list; the hosts come from the allocation.
+    const parsed = await parseKvmRemoteArgs(['slurm-allocation', ...slurm.rest], env);
+    return { ...parsed, hosts: [], slurm: parseSlurmWord(slurm.word, env) };
+  }
   const [hostWord, second] = argv;
   if (hostWord === undefined || hostWord.startsWith('-')) throw usageError(`usage: ${USAGE.split('\n')[0]}`);
   const hosts = parseHostList(hostWord);

@@ -255,6 +255,13 @@ function ended(stream: NodeJS.ReadableStream & { readableEnded?: boolean }): Pro
   });
 }
 
+/** The guest's vCPUs (`-smp N` or `-smp cpus=N,...`): what a cluster host reserves for its step. */
+export function guestCpus(argv: string[]): number {
+  const value = argv[argv.lastIndexOf('-smp') + 1] ?? '';
+  const n = Number(/^(?:cpus=)?(\d+)/.exec(value)?.[1] ?? /(?:^|,)cpus=(\d+)/.exec(value)?.[1] ?? 1);
+  return argv.includes('-smp') && n >= 1 ? n : 1;
+}
+
 /** sh reports a killed qemu as 128 + signal; the record wants the signal's name, as runGuest gives it. */
 function fromShell(code: number | null, signal: string | null): { exitCode: number | null; signal: string | null } {
   if (code !== null && code > 128) {

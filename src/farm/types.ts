@@ -8,6 +8,7 @@ import type { MissingHost } from './quorum.js';
 import type { RemoteProgress } from './progress.js';
 import type { BuildOn } from './build-policy.js';
 import type { FarmBuildReport } from './build-farm.js';
+import type { SlurmRequest } from '../slurm/allocation.js';
 
 /** Where the kernels come from: a fresh build (kvm-run options) or an earlier run (kvm-again options). */
 export type RemoteSource =
@@ -16,8 +17,10 @@ export type RemoteSource =
 
 /** kvm-remote as a library call. */
 export interface RemoteOptions {
-  /** Host names as ssh knows them (aliases, `user@host:port`); `localhost` runs on this machine without ssh. */
+  /** Host names as ssh knows them (aliases, `user@host:port`); `localhost` runs on this machine without ssh. Empty with `slurm`. */
   hosts: string[];
+  /** Run on a Slurm allocation instead (`kvm-remote --slurm`): its nodes are the hosts, each command a job step. */
+  slurm?: SlurmRequest;
   source: RemoteSource;
   /** Per-host work area: `kernels/` (content-addressed, kept between runs) and `runs/<run>/`. Default /tmp/kvm-farm. */
   remoteDir?: string;

@@ -61,6 +61,12 @@ export const DEFAULTS = {
   buildTimeoutMs: 3 * 60 * 60_000,
   /** The first shipment of a whole kernel tree (~1.4 GB) to a host. */
   sourceShipTimeoutMs: 30 * 60_000,
+  /**
+   * `kvm-remote --slurm`: longest salloc may wait in the queue for its allocation. A busy
+   * site's queue can take a while; past an hour the run is better resubmitted (or given
+   * salloc's own `--immediate=S` / `--begin`).
+   */
+  slurmQueueTimeoutMs: 60 * 60_000,
 } as const;
 
 /** How a default reads in `--help`. */
