@@ -13,6 +13,8 @@ export interface InstanceResult {
   /** Batch number in the run's `scenarios` file. */
   batch: number;
   cpus: number;
+  /** The host CPUs its qemu was pinned to (`0-1`); absent when unpinned. */
+  affinity?: string;
   /** The judgement; absent for a kernel built by --buildonly and never booted. */
   verdict?: Verdict;
   kernel: {
@@ -35,6 +37,8 @@ export interface InstanceResult {
 export interface RunSummary {
   runDir: string;
   suite: string;
+  /** The scenario directory (`source`: given by --scenarios, the kernel tree's own, or bundled); absent for reruns. */
+  scenarios?: { dir: string; source: 'given' | 'tree' | 'bundled' };
   startedAt: string;
   endedAt: string;
   /** Test duration each guest was given, in seconds. */

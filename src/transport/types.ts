@@ -43,6 +43,8 @@ export interface SpawnOptions {
   timeoutMs?: number;
   /** Aborting kills the program; `exited` then reports how it ended. */
   signal?: AbortSignal;
+  /** CPUs the program will keep busy: a cluster host asks its scheduler for them (srun -c); others ignore it. */
+  cpus?: number;
 }
 
 export interface ExitStatus {
