@@ -10,7 +10,7 @@ import { KernelOutputScan } from '../qemu/kernel-output.js';
 import type { Accel, GuestRun, QemuCommand } from '../qemu/types.js';
 import { INSTANCE_FILES } from '../rundir/layout.js';
 import { collectResults } from './collect.js';
-import { classifyGuestEnd, freeKiB } from './infra-fault.js';
+import { classifyGuestEnd, diskFull, freeKiB, startFault } from './infra-fault.js';
 import { followWords, hostLimitSeconds, launchWords, parseBootId, parseGuestEnd, stopGuest, type GuestEnd } from './detached-guest.js';
 import { taggedWords } from './sweep.js';
 
@@ -96,7 +96,7 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
     const limit = hostLimitSeconds(options);
     const words = launchWords(remoteDir, limit, command.argv);
     const launched = await host.run(options.tag ? taggedWords(options.tag, words) : words, { timeoutMs: 60_000 });
-    if (launched.exitCode !== 0) return failed(`could not start the guest: ${firstLines(launched.stderr) || `exit ${launched.exitCode ?? launched.signal}`}`);
+    if (launched.exitCode !== 0) return await startFault(host, remoteDir, failed(`could not start the guest: ${firstLines(launched.stderr) || `exit ${launched.exitCode ?? launched.signal}`}`));
     // A guest already there keeps its deadlines from when it was placed.
     if (/^existing$/m.test(launched.stdout) && options.startedAt !== undefined) started = options.startedAt;
     options.onLaunched?.(parseBootId(launched.stdout));
@@ -207,7 +207,8 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
   let exitCode: number | null = null;
   let signal: string | null = null;
   if (!lost && end) {
-    if (end.status === null && !killedAt) lost = `${host.name}: the guest's session ended without leaving qemu's status (killed on the host?)`;
+    // On a full disk the session cannot write qemu's status: that is the disk's fault, found below, not a lost guest.
+    if (end.status === null && !killedAt && !(await diskFull(host, remoteDir))) lost = `${host.name}: the guest's session ended without leaving qemu's status (killed on the host?)`;
     else if (end.status !== null) ({ exitCode, signal } = fromShell(end.status, null));
   }
   if (!lost) {
