@@ -131,7 +131,7 @@ function idleGaps(s: RemoteSummary): { gapsMs: number[]; maxMs: number } {
 }
 
 /** Ideal: the longer of the longest guest and all guests' CPU-seconds spread over every host CPU. */
-function makespan(s: RemoteSummary) {
+export function makespan(s: RemoteSummary) {
   const hostCpus = sum(s.hosts.map((h) => h.cpus ?? 0));
   const longestMs = Math.max(...s.instances.map((x) => x.guest?.durationMs ?? 0));
   const cpuSecondsPerCpuMs = sum(s.instances.map((x) => x.cpus * (x.guest?.durationMs ?? 0))) / hostCpus;

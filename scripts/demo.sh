@@ -11,4 +11,4 @@ ensure_node_modules demo
 # A checkout that moved on since the last build must not run stale code.
 npm run --silent build
 tree=$(scripts/setup-kernel-tree.sh)
-exec bin/kvm-run --kernel-dir "$tree" --configs "${DEMO_CONFIGS:-TREE02C-SMALL UP01-SMALL}" --duration "${DEMO_DURATION:-30s}" "$@"
+exec bin/kvm-run --kernel-dir "$tree" --scenarios bundled --configs "${DEMO_CONFIGS:-TREE02C-SMALL UP01-SMALL}" --duration "${DEMO_DURATION:-30s}" "$@"

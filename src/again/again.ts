@@ -14,13 +14,17 @@ import { isUnder, regularFileInside } from '../rundir/safe-read.js';
 import { mkdirInside, placeInside, writeInside } from '../rundir/safe-write.js';
 import { printable } from '../util/printable.js';
 import { finishRun, recordAccel } from '../run/finish.js';
+import { hostLoadFor } from '../host-load/host-load.js';
+import { NO_JITTER_SUITES, parseJitter } from '../host-load/jitter-spec.js';
 import type { AccelRequest } from '../run/options.js';
 import { localCpus } from '../run/prepare.js';
 import { scenarioOfInstance } from '../scenarios/configs-spec.js';
 import { getSuite } from '../scenarios/suites.js';
 import type { ScenarioInstance } from '../scenarios/types.js';
 import { KvmFarmError } from '../util/errors.js';
-import { checkLinkMode, type LinkMode } from './link.js';
+import { checkLinkMode, isInplace, type LinkMode } from './link.js';
+import { checkInplace, clearForInplace } from './inplace.js';
+import { checkDatestamp } from '../options/run-dir-names.js';
 import { selectRerun, type RerunSelection, type SelectedRerun } from './select.js';
 import { readSourceRun, type SourceInstance, type SourceRun } from './source.js';
 
@@ -30,10 +34,12 @@ export interface AgainOptions extends RerunSelection {
   runDir: string;
   /** New test duration in seconds; the recorded one when absent. */
   durationSeconds?: number;
-  /** How the kernels come over: hard link (default), symbolic link or copy. */
+  /** How the kernels come over: hard link (default), symbolic link or copy; or `inplace`: no new directory. */
   link?: LinkMode;
   /** The new run directory's full path (`--rundir`); must not exist. */
   newRunDir?: string;
+  /** The new run directory's name under `results` (`--datestamp`), instead of `<date>-again`. */
+  datestamp?: string;
   /** Parent of the default `<date>-again` directory; default `res`. */
   results?: string;
   /** Boot arguments added after the recorded ones. */
@@ -104,6 +110,8 @@ export async function againRun(options: AgainOptions): Promise<RunSummary> {
     say: prepared.say,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
+    // As kvm-again.sh reruns through kvm.sh's batch runner: kvm.sh's default jitter, guests pinned.
+    ...(options.dryrun ? {} : { hostLoad: hostLoadFor(parseJitter(NO_JITTER_SUITES.includes(prepared.source.suite) ? '0' : DEFAULTS.jitter), options.cpus ?? localCpus(), true) }),
   });
 }
 
@@ -120,12 +128,19 @@ export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun
   const selected = selectRerun(source.instances, options);
   const first = selected.instances[0];
   if (!first) throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `run directory ${source.dir} lists no instances`);
+  const inplace = isInplace(mode);
+  const ids = selected.instances.map((x) => x.id);
   const target = newRunDirTarget(options);
-  refuseInsideSource(target.full ?? target.parent, [source.dir, source.original], options.newRunDir !== undefined ? '--rundir' : options.results !== undefined ? '--results' : 'the results directory (default res, give --results)');
-  if (target.full && existsSync(target.full)) {
-    throw new KvmFarmError('KVMFARM_RUNDIR_EXISTS', `--rundir ${target.full} already exists; it is never overwritten`);
+  if (isInplace(mode)) {
+    const conflicting = { rundir: options.newRunDir !== undefined, datestamp: options.datestamp !== undefined, results: options.results !== undefined, subset: selected.subset };
+    checkInplace({ mode, runDir: source.dir, instanceIds: ids, conflicting });
+  } else {
+    refuseInsideSource(target.full ?? target.parent, [source.dir, source.original], options.newRunDir !== undefined ? '--rundir' : options.results !== undefined ? '--results' : 'the results directory (default res, give --results)');
+    if (target.full && existsSync(target.full)) {
+      throw new KvmFarmError('KVMFARM_RUNDIR_EXISTS', `${options.newRunDir !== undefined ? '--rundir' : '--datestamp'} ${target.full} already exists; it is never overwritten`);
+    }
+    checkLinkMode(mode, first.kernelImage!, target.parent);
   }
-  checkLinkMode(mode, first.kernelImage!, target.parent);
   const durationSeconds = options.durationSeconds ?? recorded(first, SETTING.seconds);
   if (durationSeconds === undefined) {
     throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `${source.dir}/${first.id}/qemu-cmd records no duration; give --duration`);
@@ -135,10 +150,14 @@ export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun
     ? undefined
     : await probeAccel(options.accel ?? 'auto', options.qemuCmd ? { qemuCmd: options.qemuCmd } : {});
 
-  const runDir = createRunDir({
-    results: target.parent,
-    ...(target.full ? { name: path.basename(target.full) } : { suffix: '-again' }),
-  });
+  // In place, the run directory is the earlier run's own: its guests' old results go first.
+  const runDir = inplace
+    ? source.dir
+    : createRunDir({
+        results: target.parent,
+        ...(target.full ? { name: path.basename(target.full) } : { suffix: '-again' }),
+      });
+  if (inplace) clearForInplace(runDir, ids, !options.dryrun);
   const say = (line: string) => {
     log(line);
     appendRunLog(runDir, line);
@@ -146,9 +165,11 @@ export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun
   say(`Results directory: ${runDir}`);
   say(`Re-run of ${source.dir}${source.original === source.dir ? '' : ` (kernels from ${source.original})`}, --link ${mode}`);
   if (selected.skippedWithoutKernel.length > 0) say(`--failed: no kernel to boot, left out: ${selected.skippedWithoutKernel.join(' ')}`);
-  writeRunFile(runDir, RUN_FILES.reRun, `${source.original}\n`);
-  writeRunFile(runDir, RUN_FILES.tortureSuite, `${source.suite}\n`);
-  if (regularFileInside(source.original, RUN_FILES.testid)) placeInside(source.original, RUN_FILES.testid, runDir, RUN_FILES.testid, 'copy');
+  if (!inplace) {
+    writeRunFile(runDir, RUN_FILES.reRun, `${source.original}\n`);
+    writeRunFile(runDir, RUN_FILES.tortureSuite, `${source.suite}\n`);
+    if (regularFileInside(source.original, RUN_FILES.testid)) placeInside(source.original, RUN_FILES.testid, runDir, RUN_FILES.testid, 'copy');
+  }
   if (accel) recordAccel(runDir, accel, say);
 
   const cpus = options.cpus ?? localCpus();
@@ -162,13 +183,15 @@ export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun
   for (const [index, batch] of batches.entries()) {
     for (const instance of batch.instances) {
       const x = byId.get(instance.id)!;
-      const dir = mkdirInside(runDir, x.id);
-      const image = path.join(dir, path.basename(x.kernelImage!));
+      const dir = inplace ? path.join(runDir, x.id) : mkdirInside(runDir, x.id);
+      const image = inplace ? x.kernelImage! : path.join(dir, path.basename(x.kernelImage!));
       // Only regular files inside the earlier run come over; a link out of it is refused, not copied.
-      placeInside(x.kernelRoot, x.kernelImage!, runDir, image, mode);
-      for (const name of CARRIED) {
-        const from = path.join(x.kernelDir, name);
-        if (regularFileInside(x.kernelRoot, from)) placeInside(x.kernelRoot, from, runDir, path.join(dir, name), mode);
+      if (!isInplace(mode)) {
+        placeInside(x.kernelRoot, x.kernelImage!, runDir, image, mode);
+        for (const name of CARRIED) {
+          const from = path.join(x.kernelDir, name);
+          if (regularFileInside(x.kernelRoot, from)) placeInside(x.kernelRoot, from, runDir, path.join(dir, name), mode);
+        }
       }
       const command = retargetQemuCommand(x.command!, {
         kernel: image,
@@ -197,6 +220,13 @@ export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun
 }
 
 function newRunDirTarget(options: AgainOptions): { parent: string; full?: string } {
+  if (options.newRunDir !== undefined && options.datestamp !== undefined) {
+    throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', '--rundir and --datestamp both name the new run directory; give one');
+  }
+  if (options.datestamp !== undefined) {
+    const full = path.join(path.resolve(options.results ?? DEFAULTS.results), checkDatestamp(options.datestamp));
+    return { parent: path.dirname(full), full };
+  }
   if (options.newRunDir !== undefined) {
     const full = path.resolve(options.newRunDir);
     return { parent: path.dirname(full), full };

@@ -34,6 +34,13 @@ function judgeKind(input: JudgeInput): Verdict {
   const { instance, findings: f, guest } = input;
   const base = { instance };
   if (input.buildFailed) return buildFailedVerdict(instance, input.buildFailed);
+  if (guest?.infraFault) {
+    return { ...base, kind: 'infra-error', reasons: [`${guest.infraFault.kind}: ${guest.infraFault.detail}`], quoted: [] };
+  }
+  if (guest?.signal && !guest.timedOut && !guest.noOutput && !guest.stopped) {
+    // kvm-farm did not send it (its own kills set one of those flags): the host ended qemu, not the kernel.
+    return { ...base, kind: 'infra-error', reasons: [`qemu was ended by ${guest.signal}, which kvm-farm did not send: a fault of the host, not the kernel`], quoted: [] };
+  }
   if (guest?.startError) {
     return { ...base, kind: 'infra-error', reasons: [`qemu did not start: ${guest.startError}`], quoted: [] };
   }

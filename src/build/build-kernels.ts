@@ -102,6 +102,7 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
       kconfig: options.kconfig ?? [],
       kasan: options.kasan ?? false,
       kcsan: options.kcsan ?? false,
+      debugInfo: options.debugInfo ?? false,
       farm: farmSettings,
     });
     const settings = mergeLayers(layers);
@@ -161,7 +162,7 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
       } else {
         const dot = parseDotConfig(configured.dotConfig);
         for (const p of group) {
-          const found = checkConfig(p.settings, p.instance.scenario.checks, dot);
+          const found = checkConfig(p.settings, [...p.instance.scenario.checks, ...(options.kconfigChecks ?? [])], dot);
           mismatches.set(p.instance.id, found);
           const diags = path.join(p.instance.outDir, 'ConfigFragment.diags');
           if (found.length > 0) await writeFile(diags, formatMismatches(found));

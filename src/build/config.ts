@@ -1,5 +1,11 @@
 import type { KconfigSetting } from '../scenarios/types.js';
 
+/** rcutorture's `--gdb` / `--debug-info` list (kvm.sh): a vmlinux gdb can read. */
+export const DEBUG_INFO_SETTINGS: readonly string[] = [
+  'CONFIG_DEBUG_INFO_NONE=n',
+  'CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=y',
+];
+
 /** rcutorture's `--kasan` list (kvm.sh). */
 export const KASAN_SETTINGS: readonly string[] = [
   'CONFIG_DEBUG_INFO_NONE=n',
@@ -34,13 +40,15 @@ export interface LayerInput {
   kconfig: KconfigSetting[];
   kasan: boolean;
   kcsan: boolean;
+  /** `--debug-info` or `--gdb`. */
+  debugInfo?: boolean;
   /** kvm-farm's own settings (the initramfs), applied last so nothing can undo them. */
   farm: KconfigSetting[];
 }
 
 /**
  * The layers in the order they apply; a later layer wins over an earlier one. The order
- * is CFcommon, the scenario's fragment, --kconfig, --kasan, --kcsan, then kvm-farm's own
+ * is CFcommon, the scenario's fragment, --kconfig, --debug-info, --kasan, --kcsan, then kvm-farm's own
  * settings. (rcutorture's kvm-test-1-run.sh applies --kconfig after --kasan/--kcsan.)
  */
 export function configLayers(input: LayerInput): ConfigLayer[] {
@@ -56,6 +64,7 @@ export function configLayers(input: LayerInput): ConfigLayer[] {
     { name: input.scenarioName, settings: input.scenario },
     { name: '--kconfig argument', settings: input.kconfig },
   ];
+  if (input.debugInfo) layers.push(canned('--debug-info options', DEBUG_INFO_SETTINGS));
   if (input.kasan) layers.push(canned('--kasan options', KASAN_SETTINGS));
   if (input.kcsan) layers.push(canned('--kcsan options', KCSAN_SETTINGS));
   layers.push({ name: 'kvm-farm', settings: input.farm });

@@ -28,6 +28,10 @@ export interface BuildOptions {
   defconfig?: string;
   /** `--kconfig` settings, applied after the scenario's. */
   kconfig?: KconfigSetting[];
+  /** `#CHECK#` entries of `--kconfig`: checked in every built .config, never applied. */
+  kconfigChecks?: KconfigSetting[];
+  /** Add rcutorture's debug-info settings (`--debug-info`, `--gdb`). */
+  debugInfo?: boolean;
   /** Add rcutorture's `--kasan` settings. */
   kasan?: boolean;
   /** Add rcutorture's `--kcsan` settings. */

@@ -16,13 +16,35 @@ export interface FlagSpec {
   choices?: readonly string[];
   /** What `--help` shows as the default; from DEFAULTS wherever there is one. */
   shown?: string;
+  /**
+   * An upstream flag that makes no sense here: given, it stops the command with one
+   * line, `--name: <this>`, saying why and what to use instead (never "Unknown argument").
+   */
+  refused?: string;
 }
 
 const flag = (name: string, kind: FlagSpec['kind'], describe: string, extra: Partial<FlagSpec> = {}): FlagSpec => ({ name, kind, describe, ...extra });
+/** An upstream flag kvm-farm refuses, with the reason and the way out. */
+export const refusedFlag = (name: string, kind: FlagSpec['kind'], reason: string, extra: Partial<FlagSpec> = {}): FlagSpec => ({ name, kind, describe: `(refused: ${reason})`, refused: reason, ...extra });
+/** The same flag, refused by one command for its own reason. */
+export const refuse = (spec: FlagSpec, reason: string): FlagSpec => ({ ...spec, describe: `(refused: ${reason})`, refused: reason });
+
+/**
+ * kvm.sh flags that only make sense inside kvm.sh's own machinery or for a person at
+ * the guest's console; kvm-farm refuses them with the reason and what to use instead.
+ */
+export const KVM_SH_REFUSED: readonly FlagSpec[] = [
+  refusedFlag('interactive', 'boolean', 'kvm-farm reads every console itself and never hands one to a terminal; use --gdb to stop a guest for a debugger, or run its recorded qemu-cmd by hand'),
+  refusedFlag('mac', 'value', 'it only names the NIC of an --interactive ppc64 guest, and kvm-farm guests have no network; add a NIC with --qemu-args if one is needed'),
+  refusedFlag('no-initrd', 'boolean', 'kvm-farm always builds its own small initramfs into the kernel (it powers the guest off and carries the boot check); there is no initrd to leave out'),
+  refusedFlag('bootimage', 'value', 'kvm-farm boots the image its own build makes for the architecture (bzImage on x86); build the kernel you want to boot from a scenario instead'),
+  refusedFlag('remote', 'boolean', 'it is what kvm-remote.sh passes to kvm.sh inside; run kvm-remote "HOST1 HOST2" with the same options instead'),
+];
 
 /** kvm.sh's flags that select and shape a run; kvm-remote takes them too. */
 export const RUN_FLAGS: readonly FlagSpec[] = [
-  flag('configs', 'value', 'Scenarios to run: NAME, N*NAME, CFLIST', { aliases: ['config'], shown: 'CFLIST' }),
+  // Given twice, kvm.sh runs both lists.
+  flag('configs', 'list', 'Scenarios to run: NAME, N*NAME, CFLIST', { aliases: ['config'], shown: 'CFLIST' }),
   flag('torture', 'value', 'Torture suite: rcu, lock, scf, rcuscale, refscale', { shown: DEFAULTS.torture }),
   flag('scenarios', 'value', 'Scenario directory', { shown: 'scenarios/<torture>' }),
   flag('cpus', 'value', 'CPUs the guests may use', { shown: 'all of this machine' }),
@@ -33,6 +55,8 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   flag('kernel-dir', 'value', 'Kernel source tree', { shown: 'the current directory' }),
   flag('defconfig', 'value', 'Config base for scenarios without #BASE#', { shown: DEFAULTS.defconfig }),
   flag('kasan', 'boolean', 'Build with KASAN'),
+  flag('debug-info', 'boolean', 'Build with debug info (CONFIG_DEBUG_INFO), as --gdb does, without stopping the guest'),
+  flag('gdb', 'boolean', 'Debug one scenario: build with debug info, boot with nokaslr, halt the guest (qemu -s -S) and print the gdb command'),
   flag('kcsan', 'boolean', 'Build with KCSAN'),
   flag('kmake-arg', 'list', 'Extra make arguments', { aliases: ['kmake-args'] }),
   flag('trust-make', 'boolean', 'Do not clean build directories between builds'),
@@ -46,6 +70,10 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   flag('boot-timeout', 'value', 'Seconds a silent guest gets before it is no-boot', { shown: String(DEFAULTS.bootTimeoutSeconds) }),
   flag('accel', 'value', 'Accelerator; auto probes KVM and falls back to TCG', { choices: ACCEL_REQUESTS, shown: DEFAULTS.accel }),
   flag('buildonly', 'boolean', 'Build kernels and qemu-cmd files, boot nothing', { aliases: ['build-only'] }),
+  flag('jitter', 'value', 'Host jitter processes while guests run: "N [maxsleep-us [maxspin-us]]", -1 one per CPU, 0 none', { shown: DEFAULTS.jitter }),
+  flag('no-affinity', 'boolean', 'Do not pin the guests of a batch to their own CPUs'),
+  flag('kill-previous', 'boolean', 'Stop the run already using this kernel tree and results directory, then start'),
+  ...KVM_SH_REFUSED,
 ];
 
 export const KVM_RUN_FLAGS: readonly FlagSpec[] = [
@@ -68,6 +96,8 @@ export const AGAIN_FLAGS: readonly FlagSpec[] = [
   flag('qemu-cmd', 'value', 'qemu binary instead of the architecture\'s', { shown: 'by architecture' }),
   flag('shutdown-grace', 'value', 'Seconds past the duration before a guest is hung', { shown: 'as recorded' }),
   flag('boot-timeout', 'value', 'Seconds a silent guest gets before it is no-boot', { shown: String(DEFAULTS.bootTimeoutSeconds) }),
+  flag('datestamp', 'value', 'Name of the new run directory under --results', { shown: '<date>-again' }),
+  refusedFlag('remote', 'boolean', 'it is what kvm-remote.sh passes to kvm-again.sh inside; run kvm-remote "HOST1 HOST2" RUNDIR with the same options instead'),
 ];
 
 /** What kvm-remote adds to kvm-run's and kvm-again's flags. */
@@ -81,6 +111,7 @@ export const REMOTE_FLAGS: readonly FlagSpec[] = [
   flag('gather-timeout', 'value', 'Once --min-hosts are ready, wait this long for the rest; also the limit for reaching --min-hosts: seconds (120) or 30s, 2m', { shown: defaultText('gatherTimeoutMs') }),
   flag('retries', 'value', 'Reruns of an instance whose host was lost under it', { shown: String(DEFAULTS.retries) }),
   flag('build-on', 'value', 'Build the kernels on the hosts (side by side, each with -j its CPUs) or here', { choices: ['hosts', 'here'], shown: 'hosts when one can build' }),
+  flag('lost-grace', 'value', 'How long a lost host\'s guests are waited for before they are rerun elsewhere: seconds (60) or 30s, 2m', { shown: defaultText('lostGraceMs') }),
 ];
 
 /** Registers a table of flags on a parser; no yargs defaults, so "not given" stays undefined and DEFAULTS decide. */
@@ -88,7 +119,8 @@ export function registerFlags<T>(parser: Argv<T>, specs: readonly FlagSpec[]): A
   let p = parser;
   for (const s of specs) {
     const describe = s.shown === undefined ? s.describe : `${s.describe} (default: ${s.shown})`;
-    const common = { describe, ...(s.aliases ? { alias: s.aliases } : {}) };
+    // Refused flags are known (so never "Unknown argument") but kept out of --help.
+    const common = { describe, ...(s.aliases ? { alias: s.aliases } : {}), ...(s.refused !== undefined ? { hidden: true } : {}) };
     if (s.kind === 'boolean') p = p.option(s.name, { ...common, type: 'boolean' });
     else if (s.kind === 'list') p = p.option(s.name, { ...common, type: 'string', array: true, nargs: 1 });
     else p = p.option(s.name, { ...common, type: 'string', ...(s.choices ? { choices: [...s.choices] } : {}) });
@@ -124,6 +156,34 @@ export function bindValues(argv: readonly string[], specs: readonly FlagSpec[]):
     i++;
   }
   return out;
+}
+
+/**
+ * Stops at the first refused flag given (`--interactive`, `--mac=x`), with its one-line
+ * reason, before anything else is read.
+ */
+export function refuseFlags(argv: readonly string[], specs: readonly FlagSpec[]): void {
+  const reasons = new Map<string, string>();
+  const takesValue = new Set<string>();
+  for (const s of specs) {
+    for (const n of [s.name, ...(s.aliases ?? [])]) {
+      const word = n.length === 1 ? `-${n}` : `--${n}`;
+      if (s.refused !== undefined) reasons.set(word, s.refused);
+      else if (s.kind !== 'boolean') takesValue.add(word);
+    }
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') return;
+    // The word after a value flag is its value (`--bootargs --remote` is a boot argument).
+    if (takesValue.has(word)) {
+      i++;
+      continue;
+    }
+    const name = word.includes('=') ? word.slice(0, word.indexOf('=')) : word;
+    const reason = reasons.get(name);
+    if (reason !== undefined) throw usageError(`${name}: ${reason}`);
+  }
 }
 
 /** Splits list flags given as several words or one quoted string into words. */

@@ -32,6 +32,7 @@ export function againInputFromFlags(flags: ParsedFlags, runDir: string): AgainIn
     durationSeconds: text('duration') === undefined ? undefined : parseDuration(text('duration')!),
     link: text('link') as LinkMode | undefined,
     newRunDir: text('rundir'),
+    datestamp: text('datestamp'),
     results: text('results'),
     bootArgs: words(flags.bootargs as string[] | undefined),
     configs: text('configs'),

@@ -1,6 +1,6 @@
 import { formatTitleGroups, groupTitles } from '../report/title-groups.js';
 import type { RunSummary } from '../report/types.js';
-import { recheckRun } from '../run/recheck.js';
+import { recheck } from '../index.js';
 import { EXIT, reportError, usageError } from './errors.js';
 import { stdio, type Io } from './io.js';
 import { printSummary } from './print-summary.js';
@@ -18,7 +18,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     let status: number = EXIT.ok;
     const summaries: RunSummary[] = [];
     for (const dir of argv) {
-      const summary = await recheckRun(dir);
+      // One run at a time, so each run's lines print as soon as it is judged.
+      const [summary] = await recheck(dir);
+      if (!summary) continue;
       summaries.push(summary);
       printSummary(summary, io.out);
       status = Math.max(status, summary.exitCode === EXIT.interrupted ? EXIT.failures : summary.exitCode);

@@ -16,7 +16,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     const { input, allcpus } = await parseKvmRunArgs(argv);
     if (allcpus) input.cpus = localCpus();
     if (input.dryrun) {
-      io.out((await run({ ...input, dryrun: input.dryrun })).text);
+      const plan = await run({ ...input, dryrun: input.dryrun });
+      // On stderr, so stdout stays kvm.sh's format and can be compared with its --dryrun.
+      io.err(plan.scenariosLine);
+      io.out(plan.text);
       return EXIT.ok;
     }
     return await runAndReport(io, (signal) => withRunProgress(io, (hooks) => run({ ...input, ...hooks, signal })));

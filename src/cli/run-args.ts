@@ -2,7 +2,7 @@ import yargs from 'yargs';
 import type { RunInput } from '../options/resolve-run.js';
 import type { AccelRequest, CcacheMode, DryrunMode } from '../options/defaults.js';
 import { parseDuration } from '../util/duration.js';
-import { bindValues, KVM_RUN_FLAGS, registerFlags, RUN_FLAGS, wholeNumber, words, type FlagSpec } from './flags.js';
+import { bindValues, KVM_RUN_FLAGS, refuseFlags, registerFlags, RUN_FLAGS, wholeNumber, words, type FlagSpec } from './flags.js';
 import { usageError } from './errors.js';
 
 /** What `kvm-run` was asked for: the library's input plus what only the CLI decides. */
@@ -40,7 +40,7 @@ export function runInputFromFlags(flags: ParsedFlags): RunInput {
   return definedOnly<RunInput>({
     torture: text(flags, 'torture'),
     scenariosDir: text(flags, 'scenarios'),
-    configs: text(flags, 'configs'),
+    configs: list(flags, 'configs')?.join(' '),
     cpus: given(text(flags, 'cpus'), (v) => wholeNumber('--cpus', v)),
     kconfig: kconfig === undefined ? undefined : kconfig.join(' '),
     bootArgs: words(list(flags, 'bootargs')),
@@ -48,6 +48,8 @@ export function runInputFromFlags(flags: ParsedFlags): RunInput {
     kernelDir: text(flags, 'kernel-dir'),
     defconfig: text(flags, 'defconfig'),
     kasan: bool(flags, 'kasan'),
+    debugInfo: bool(flags, 'debug-info'),
+    gdb: bool(flags, 'gdb'),
     kcsan: bool(flags, 'kcsan'),
     kmakeArgs: words(list(flags, 'kmake-arg')),
     trustMake: bool(flags, 'trust-make'),
@@ -62,11 +64,15 @@ export function runInputFromFlags(flags: ParsedFlags): RunInput {
     bootTimeoutSeconds: given(text(flags, 'boot-timeout'), (v) => wholeNumber('--boot-timeout', v)),
     accel: text(flags, 'accel') as AccelRequest | undefined,
     dryrun: text(flags, 'dryrun') as DryrunMode | undefined,
+    jitter: text(flags, 'jitter'),
+    noAffinity: bool(flags, 'no-affinity'),
+    killPrevious: bool(flags, 'kill-previous'),
   });
 }
 
 /** A yargs parser that throws instead of printing usage and exiting, so tests and scripts can call it. */
 export function strictParser(argv: string[], name: string, usage: string, specs: readonly FlagSpec[]) {
+  refuseFlags(argv, specs);
   const parser = yargs(bindValues(argv, specs))
     .scriptName(name)
     .usage(usage)

@@ -5,6 +5,7 @@ import { isHostError, type Host } from '../transport/index.js';
 import { afterConnectFailure, type ShipReport } from './bring-up.js';
 import { backoffMs, connectionLost, newMember, onConnectionLost, type Member } from './member.js';
 import { ProbeFailure, type HostProbe } from './probe-host.js';
+import { describeLoginShell } from './probe-words.js';
 import type { RemoteLog } from './remote-log.js';
 import type { RemotePaths } from './remote-paths.js';
 
@@ -22,6 +23,8 @@ export interface FleetSteps {
   sweep(host: Host, tag: string): Promise<number | null>;
   /** The host's last step: stop what is left, remove the work directory unless `keep`. */
   cleanUp(member: Member, host: Host, keep: boolean): Promise<void>;
+  /** The host's boot_id, read at every connect and reconnect; undefined when it cannot be read. */
+  bootId?(host: Host): Promise<string | undefined>;
 }
 
 /**
@@ -37,6 +40,8 @@ export interface FleetEvents {
   lost: [member: Member, why: string];
   /** A host is out of the run for good. */
   failed: [member: Member];
+  /** A lost host answered again with another boot_id: every guest it had is gone. */
+  rebooted: [member: Member];
 }
 
 export interface FleetOptions {
@@ -49,6 +54,14 @@ export interface FleetOptions {
   /** Each host's work area; undefined for localhost (nothing to ship, nothing to remove). */
   pathsFor: (host: string) => RemotePaths | undefined;
   signal?: AbortSignal;
+  /**
+   * Asked when a lost host is back on the same boot: true when guests of this run
+   * are still wanted there (they are re-attached to), so nothing is swept and the host
+   * is not probed again.
+   */
+  keepGuests?: (m: Member) => boolean;
+  /** Each host's run tag, when the run is resumed (the guests already on the hosts carry them). */
+  tags?: ReadonlyMap<string, string>;
 }
 
 /** How long a guest that ended with its connection gone may wait for the host's loss to be recorded. */
@@ -74,7 +87,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       clock: o.clock,
       sink: (line, t) => o.log.transition(line, t.host, `state ${t.to}: ${t.reason}`, t.to === 'running' || t.to === 'ready' || t.to === 'collecting'),
     });
-    this.members = [...machines.keys()].map((name) => newMember(name, machines.get(name)!, o.pathsFor(name)));
+    this.members = [...machines.keys()].map((name) => newMember(name, machines.get(name)!, o.pathsFor(name), o.tags?.get(name)));
   }
 
   get machines(): HostStateMachine[] {
@@ -188,6 +201,21 @@ export class Fleet extends EventEmitter<FleetEvents> {
     m.retries = 0;
     const ms = (host as { connectMs?: number }).connectMs;
     const connectMs = ms === undefined ? '' : ` in ${ms} ms`;
+    const before = m.bootId;
+    const bootId = steps.bootId ? await steps.bootId(host).catch(() => undefined) : undefined;
+    if (!stillMine(m, host, rejoining ? 'rejoining' : 'connecting')) return m.machine.state;
+    if (bootId) m.bootId = bootId;
+    const rebooted = rejoining && before !== undefined && bootId !== undefined && bootId !== before;
+    if (rebooted) {
+      log.event(m.name, `rebooted: boot_id ${before} is now ${bootId}; the guests it had are gone`);
+      this.emit('rebooted', m);
+    }
+    if (rejoining && !rebooted && bootId !== undefined && this.o.keepGuests?.(m)) {
+      // Same boot, guests still running there: follow them again at once, no sweep, no new probe.
+      m.machine.transition('probing', `reconnected${connectMs}; same boot (${bootId}): its guests are still there`);
+      m.machine.transition('ready', 're-attaching to its guests');
+      return m.machine.state;
+    }
     if (rejoining) {
       // Guests started before the loss may still run there: they would take CPUs the new batches are given.
       const killed = await steps.sweep(host, m.tag);
@@ -201,6 +229,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
       if (!stillMine(m, host, 'probing')) return m.machine.state;
       m.probe = probe;
       log.event(m.name, `probed: ${probe.cpus} CPUs, ${probe.accel} (${probe.accelReason}), ${(probe.freeBytes / 2 ** 30).toFixed(1)} GiB free${m.paths ? ` in ${m.paths.root}` : ''}, ${probe.qemuVersion}`, true);
+      const shell = describeLoginShell(probe.loginShell);
+      if (shell) log.event(m.name, shell);
       if (m.paths) {
         const shipped = await steps.ship(host, m.paths, (what) => {
           if (!stillMine(m, host, 'probing')) return false;

@@ -1,9 +1,11 @@
 import { chooseAccel, probeAccel, probeGuestArgs, TCG_REQUESTED, type AccelChoice } from '../qemu/probe-accel.js';
 import { PROBE_EXIT_STATUS, PROBE_OK, probePayload } from '../qemu/probe-payload.js';
 import type { Accel } from '../qemu/types.js';
-import type { Host } from '../transport/index.js';
+import type { Host, LoginShellReport } from '../transport/index.js';
 import type { AccelRequest } from '../run/options.js';
+import { printable } from '../util/printable.js';
 import { LOCALHOST } from './connect-hosts.js';
+import { describeStepFailure } from './probe-words.js';
 
 /** What a host offers, as seen from a session there. */
 export interface HostProbe {
@@ -15,6 +17,8 @@ export interface HostProbe {
   freeBytes: number;
   qemuVersion: string;
   elapsedMs: number;
+  /** Over ssh: how the user's login shell starts (its rc files run before every command). */
+  loginShell?: LoginShellReport;
 }
 
 export interface ProbeHostOptions {
@@ -23,6 +27,8 @@ export interface ProbeHostOptions {
   /** The host's remote directory; created here so its file system can be measured. */
   remoteDir: string;
   signal?: AbortSignal;
+  /** Longest one probe command may take, login shell included. Default 20 s. */
+  stepTimeoutMs?: number;
 }
 
 /** Why a host cannot serve the run, in one line that names the fix. */
@@ -37,19 +43,24 @@ const STEP_MS = 20_000;
  */
 export async function probeHost(host: Host, options: ProbeHostOptions): Promise<HostProbe> {
   const started = Date.now();
-  const run = (words: string[], timeoutMs = STEP_MS) => host.run(words, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+  const stepMs = options.stepTimeoutMs ?? STEP_MS;
+  const run = (words: string[], timeoutMs = stepMs) => host.run(words, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
   const nproc = await run(['nproc']);
   const cpus = Number(nproc.stdout.trim());
-  if (nproc.exitCode !== 0 || !Number.isInteger(cpus) || cpus < 1) throw new ProbeFailure(`nproc failed: ${firstLine(nproc.stderr) || nproc.stdout}`);
+  if (nproc.exitCode !== 0 || nproc.timedOut) throw new ProbeFailure(describeStepFailure('nproc', nproc, stepMs));
+  if (!Number.isInteger(cpus) || cpus < 1) throw new ProbeFailure(`nproc printed ${JSON.stringify(printable(nproc.stdout, 80))}, not a CPU count`);
   const version = await run([options.qemuBinary, '--version']);
+  if (version.timedOut || version.loginShell?.startMs === null) throw new ProbeFailure(describeStepFailure(`${options.qemuBinary} --version`, version, stepMs));
   if (version.exitCode !== 0) {
-    throw new ProbeFailure(`${options.qemuBinary} does not run there (exit ${version.exitCode ?? version.signal}: ${firstLine(version.stderr) || 'no output'}); install qemu (Debian: qemu-system-x86) or name the binary with --qemu-cmd`);
+    const missing = version.exitCode === 127 || /not found|No such file/i.test(version.stderr) ? 'qemu-missing: ' : '';
+    throw new ProbeFailure(`${missing}${options.qemuBinary} does not run there (exit ${version.exitCode ?? version.signal}: ${printable(firstLine(version.stderr), 200) || 'no output'}); install qemu (Debian: qemu-system-x86) or name the binary with --qemu-cmd`);
   }
   const mkdir = await run(['mkdir', '-p', '--', options.remoteDir]);
-  if (mkdir.exitCode !== 0) throw new ProbeFailure(`cannot create --remote-dir ${options.remoteDir}: ${firstLine(mkdir.stderr)}`);
+  if (mkdir.exitCode !== 0) throw new ProbeFailure(`cannot create --remote-dir ${options.remoteDir}: ${describeStepFailure('mkdir', mkdir, stepMs)}`);
   const df = await run(['df', '-Pk', '--', options.remoteDir]);
   const available = Number(df.stdout.trim().split('\n')[1]?.trim().split(/\s+/)[3]);
-  if (df.exitCode !== 0 || !Number.isFinite(available)) throw new ProbeFailure(`df ${options.remoteDir} failed: ${firstLine(df.stderr) || df.stdout}`);
+  if (df.exitCode !== 0) throw new ProbeFailure(describeStepFailure(`df ${options.remoteDir}`, df, stepMs));
+  if (!Number.isFinite(available)) throw new ProbeFailure(`df ${options.remoteDir} printed no free-space figure: ${printable(df.stdout, 200)}`);
   const accel = host.name === LOCALHOST
     ? await probeAccel(options.accel, { qemuCmd: options.qemuBinary })
     : await probeRemoteAccel(host, options, run);
@@ -59,8 +70,9 @@ export async function probeHost(host: Host, options: ProbeHostOptions): Promise<
     accel: accel.accel,
     accelReason: accel.reason,
     freeBytes: available * 1024,
-    qemuVersion: firstLine(version.stdout),
+    qemuVersion: printable(firstLine(version.stdout), 120),
     elapsedMs: Date.now() - started,
+    ...(nproc.loginShell ? { loginShell: nproc.loginShell } : {}),
   };
 }
 

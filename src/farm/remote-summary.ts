@@ -13,7 +13,8 @@ import type { RemoteStart } from './source.js';
 import type { RemoteSummary } from './types.js';
 
 export interface RecordRunInput {
-  start: RemoteStart;
+  /** What the run started from; a resumed run has only these parts of it. */
+  start: Pick<RemoteStart, 'sourceRunDir' | 'buildFailures' | 'scenarios' | 'builds'> & { prepared: Pick<RemoteStart['prepared'], 'runDir' | 'results' | 'durationSeconds'> };
   outcome: CoordinateOutcome;
   /** Every instance the hosts were to run. */
   instances: readonly ScenarioInstance[];
@@ -46,6 +47,7 @@ export function recordRun(input: RecordRunInput): RemoteSummary {
   const summary: RemoteSummary = {
     runDir,
     suite: input.suite,
+    ...(start.scenarios ? { scenarios: start.scenarios } : {}),
     startedAt: input.startedAt.toISOString(),
     endedAt,
     durationSeconds: prepared.durationSeconds,

@@ -13,7 +13,8 @@ export interface Attempt {
   /** 1 for an instance's first run, 2 for its first rerun, ... */
   attempt: number;
   host: string;
-  outcome: 'running' | 'finished' | 'lost';
+  /** `infra`: ended by a fault of its host (qemu killed, disk full), see infra-fault.ts. */
+  outcome: 'running' | 'finished' | 'lost' | 'infra';
 }
 
 export interface Requeue {
@@ -78,6 +79,11 @@ export function lostConsoleName(host: string, attempt: number): string {
   // Host names can be user@host:port; keep the file name to characters every tool takes.
   const safe = host.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_');
   return `console.log.lost-${safe}-${attempt}`;
+}
+
+/** `console.log.extra-h2-1`: an attempt that also ran to its end after another was judged first. */
+export function extraConsoleName(host: string, attempt: number): string {
+  return lostConsoleName(host, attempt).replace('.lost-', '.extra-');
 }
 
 /** `rerun after host loss (h2)`, for InstanceResult.warnings. */

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { create as createTar } from 'tar';
 import type { Host } from '../transport/index.js';
+import { printable } from '../util/printable.js';
+import { describeShipFailure, freeKiB } from './infra-fault.js';
 import type { Blob } from './blobs.js';
 import type { RemotePaths } from './remote-paths.js';
 
@@ -91,7 +93,8 @@ export async function ship(host: Host, paths: RemotePaths, staged: { dir: string
   const status = await child.exited;
   if (status.exitCode !== 0) {
     const why = Buffer.concat(stderr).toString().trim().split('\n')[0] || 'no message';
-    throw new Error(`receiving into ${paths.work} ended with ${status.exitCode ?? status.signal}: ${why}`);
+    const free = { kib: await freeKiB(host, paths.root), dir: paths.root };
+    throw new Error(describeShipFailure(`receiving into ${paths.work} ended with ${status.exitCode ?? status.signal}: ${printable(why, 200)}`, free));
   }
   return { tarBytes };
 }

@@ -1,12 +1,11 @@
 import { DEFAULTS } from '../options/defaults.js';
 import path from 'node:path';
 import { prepareRerun, type PreparedRerun } from '../again/again.js';
-import type { InstanceResult } from '../report/types.js';
+import type { InstanceResult, RunSummary } from '../report/types.js';
 import { runKvm } from '../run/kvm-run.js';
 import { datestamp } from '../rundir/layout.js';
 import { KvmFarmError } from '../util/errors.js';
 import type { RemoteSource } from './types.js';
-import type { RunSummary } from '../report/types.js';
 import { BuildFarm, type BuildFarmOptions, type FarmBuildReport } from './build-farm.js';
 
 export interface RemoteStart {
@@ -16,6 +15,8 @@ export interface RemoteStart {
   /** Instances whose kernel did not build: judged already, never shipped. */
   buildFailures: InstanceResult[];
   bootTimeoutSeconds: number;
+  /** The scenario directory of a fresh build (the kernel tree's own, bundled or given). */
+  scenarios?: RunSummary['scenarios'];
   /** What the hosts did for the builds (absent for --build-on here and for reruns). */
   builds?: FarmBuildReport;
 }
@@ -48,8 +49,9 @@ export async function buildForRemote(options: Extract<RemoteSource, { kind: 'bui
 export async function prepareRemoteRun(source: RemoteSource, log: (line: string) => void, signal?: AbortSignal, farmSetup?: FarmBuildSetup): Promise<RemoteStart> {
   if (source.kind === 'again') {
     const o = source.options;
-    const newRunDir = o.newRunDir ?? path.join(o.results ?? DEFAULTS.results, `${datestamp()}-remote`);
-    const prepared = await prepareRerun({ ...o, newRunDir, dryrun: true, log, ...(signal ? { signal } : {}) });
+    const newRunDir = o.newRunDir ?? path.join(o.results ?? DEFAULTS.results, o.datestamp ?? `${datestamp()}-remote`);
+    const { datestamp: _named, ...rest } = o;
+    const prepared = await prepareRerun({ ...rest, newRunDir, dryrun: true, log, ...(signal ? { signal } : {}) });
     return { sourceRunDir: prepared.source.dir, prepared, buildFailures: [], bootTimeoutSeconds: o.bootTimeoutSeconds ?? DEFAULTS.bootTimeoutSeconds };
   }
   const o = source.options;
@@ -69,5 +71,5 @@ export async function prepareRemoteRun(source: RemoteSource, log: (line: string)
     log,
     ...(signal ? { signal } : {}),
   });
-  return { sourceRunDir: built.runDir, prepared, buildFailures, bootTimeoutSeconds: o.bootTimeoutSeconds, ...(builds ? { builds } : {}) };
+  return { sourceRunDir: built.runDir, prepared, buildFailures, bootTimeoutSeconds: o.bootTimeoutSeconds, ...(built.scenarios ? { scenarios: built.scenarios } : {}), ...(builds ? { builds } : {}) };
 }

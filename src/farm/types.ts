@@ -8,6 +8,7 @@ import type { MissingHost } from './quorum.js';
 import type { RemoteProgress } from './progress.js';
 import type { BuildOn } from './build-policy.js';
 import type { FarmBuildReport } from './build-farm.js';
+import type { SlurmRequest } from '../slurm/allocation.js';
 
 /** Where the kernels come from: a fresh build (kvm-run options) or an earlier run (kvm-again options). */
 export type RemoteSource =
@@ -16,8 +17,10 @@ export type RemoteSource =
 
 /** kvm-remote as a library call. */
 export interface RemoteOptions {
-  /** Host names as ssh knows them (aliases, `user@host:port`); `localhost` runs on this machine without ssh. */
+  /** Host names as ssh knows them (aliases, `user@host:port`); `localhost` runs on this machine without ssh. Empty with `slurm`. */
   hosts: string[];
+  /** Run on a Slurm allocation instead (`kvm-remote --slurm`): its nodes are the hosts, each command a job step. */
+  slurm?: SlurmRequest;
   source: RemoteSource;
   /** Per-host work area: `kernels/` (content-addressed, kept between runs) and `runs/<run>/`. Default /tmp/kvm-farm. */
   remoteDir?: string;
@@ -50,6 +53,8 @@ export interface RemoteOptions {
   buildOn?: BuildOn;
   /** `--buildonly`: build (on the hosts) and leave the run directory as `kvm-run --buildonly` does; boot nothing. */
   buildonly?: boolean;
+  /** `--lost-grace`: a lost host's guests are waited for this long (ms) before they are rerun elsewhere. Default DEFAULTS.lostGraceMs. */
+  lostGraceMs?: number;
   log?: (line: string) => void;
   /** Called whenever a batch starts or ends or a guest is judged. */
   onProgress?: (progress: RemoteProgress) => void;
@@ -62,6 +67,8 @@ export interface HostReport {
   state: HostState;
   /** Why the host was left out, failed or was lost at the end; null when it served the run to its end. */
   failure: string | null;
+  /** Set when a fault that stays with the host (disk full, qemu missing) stopped it taking work: why. */
+  benched?: string;
   /** Times the host was lost during the run (it may have rejoined). */
   losses: number;
   cpus?: number;

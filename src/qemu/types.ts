@@ -33,6 +33,17 @@ export interface GuestRun {
   /** The random token put on this guest's kernel command line. */
   token: string;
   accel: Accel;
+  /** Set when the guest met a fault of its host (qemu killed, disk full, qemu missing): never the kernel's to judge. */
+  infraFault?: InfraFault;
+}
+
+/** Faults of the host a guest can meet; each is named in summary.json. */
+export type InfraFaultKind = 'qemu-killed' | 'qemu-crashed' | 'qemu-missing' | 'qemu-start-failed' | 'disk-full';
+
+export interface InfraFault {
+  kind: InfraFaultKind;
+  /** One printable line: which host, what it said. */
+  detail: string;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Verdict, VerdictKind } from '../analyze/types.js';
-import type { Accel, GuestRun } from '../qemu/types.js';
+import type { Accel, GuestRun, InfraFaultKind } from '../qemu/types.js';
 
 /** How an instance's kernel came to be. */
 export type KernelSource = 'built' | 'cached' | 'deduplicated' | 'build-failed' | 'reused';
@@ -13,6 +13,8 @@ export interface InstanceResult {
   /** Batch number in the run's `scenarios` file. */
   batch: number;
   cpus: number;
+  /** The host CPUs its qemu was pinned to (`0-1`); absent when unpinned. */
+  affinity?: string;
   /** The judgement; absent for a kernel built by --buildonly and never booted. */
   verdict?: Verdict;
   kernel: {
@@ -27,12 +29,16 @@ export interface InstanceResult {
   guest?: GuestRun;
   /** Non-fatal notes: CPU count limited, rerun after host loss, ... */
   warnings: string[];
+  /** Attempts ended by a fault of their host (never judged): where, which attempt, what. */
+  infraFaults?: { host: string; attempt: number; kind: InfraFaultKind; detail: string }[];
 }
 
 /** The result of a whole run: what kvm-run prints, writes to summary.json and returns to scripts. */
 export interface RunSummary {
   runDir: string;
   suite: string;
+  /** The scenario directory (`source`: given by --scenarios, the kernel tree's own, or bundled); absent for reruns. */
+  scenarios?: { dir: string; source: 'given' | 'tree' | 'bundled' };
   startedAt: string;
   endedAt: string;
   /** Test duration each guest was given, in seconds. */

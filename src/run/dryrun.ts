@@ -5,6 +5,7 @@ import type { RunOptions } from './options.js';
 import { prepareRun } from './prepare.js';
 import { describeScript } from './script.js';
 import { formatScenariosFile } from '../rundir/files.js';
+import { describeScenarioDir, type ScenarioDirSource } from '../scenarios/scenario-dir.js';
 
 /** `batch instance cpus` lines, `-ovf` marking a guest wider than the machine, as kvm.sh prints them. */
 export function formatBatches(batches: Batch[]): string {
@@ -46,6 +47,10 @@ export interface RunPlan {
   mode: DryrunMode;
   /** The scenario directory the instances came from. */
   scenariosDir: string;
+  /** Why that directory: given by --scenarios, the kernel tree's own, or bundled. */
+  scenariosSource: ScenarioDirSource;
+  /** One line naming the directory and why, for a person. */
+  scenariosLine: string;
   /** CPUs the batches were packed into. */
   cpus: number;
   batches: PlannedBatch[];
@@ -65,6 +70,8 @@ export function planOnly(options: RunOptions, mode: DryrunMode): RunPlan {
   return {
     mode,
     scenariosDir: prepared.library.dir,
+    scenariosSource: prepared.scenarios.source,
+    scenariosLine: describeScenarioDir(prepared.scenarios),
     cpus: prepared.cpus,
     batches: batches.map((b, i) => ({
       number: i + 1, cpus: b.cpus, overflow: b.overflow,

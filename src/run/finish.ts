@@ -9,13 +9,17 @@ import { writeRunFile } from '../rundir/files.js';
 import { writeInside } from '../rundir/safe-write.js';
 import { INSTANCE_FILES, RUN_FILES } from '../rundir/layout.js';
 import type { TortureSuite } from '../scenarios/suites.js';
+import type { ScenarioDirChoice } from '../scenarios/scenario-dir.js';
 import { bootBatches } from './boot.js';
+import type { HostLoad } from '../host-load/host-load.js';
 import type { RunOptions } from './options.js';
 import type { RunProgressListener } from '../progress/run-monitor.js';
 
 export interface FinishRunInput {
   runDir: string;
   suite: TortureSuite;
+  /** The scenario directory a fresh run took its scenarios from; summary.json names it. */
+  scenarios?: ScenarioDirChoice;
   batches: Batch[];
   /** The qemu command of each instance that has a kernel, already written to its qemu-cmd. */
   commands: Map<string, BuiltQemuCommand>;
@@ -30,6 +34,8 @@ export interface FinishRunInput {
   say: (line: string) => void;
   signal?: AbortSignal;
   progress?: RunProgressListener;
+  /** Jitter and CPU pinning around the guests; absent: neither. */
+  hostLoad?: HostLoad;
 }
 
 /**
@@ -61,6 +67,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
       say,
       ...(input.signal ? { signal: input.signal } : {}),
       ...(input.progress ? { progress: input.progress } : {}),
+      ...(input.hostLoad ? { hostLoad: input.hostLoad } : {}),
     });
   }
   const instances = input.batches.flatMap((b) => b.instances.map((x) => input.results.get(x.id)!));
@@ -68,6 +75,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
   const summary: RunSummary = {
     runDir,
     suite: input.suite.name,
+    ...(input.scenarios ? { scenarios: input.scenarios } : {}),
     startedAt: input.startedAt.toISOString(),
     endedAt,
     durationSeconds: input.options.durationSeconds,

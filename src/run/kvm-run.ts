@@ -13,7 +13,12 @@ import { RUN_FILES } from '../rundir/layout.js';
 import { finishRun, recordAccel } from './finish.js';
 import { buildFailedVerdict } from '../analyze/judge.js';
 import type { RunOptions } from './options.js';
-import { prepareRun } from './prepare.js';
+import { prepareRun, type PreparedRun } from './prepare.js';
+import { acquireRunLock, type RunLock } from '../rundir/run-lock.js';
+import { DEFAULTS } from '../options/defaults.js';
+import { hostLoadFor } from '../host-load/host-load.js';
+import { describeScenarioDir } from '../scenarios/scenario-dir.js';
+import { gdbAttachLine } from './gdb.js';
 import type { RunProgressListener } from '../progress/run-monitor.js';
 import { writeQemuCmd } from './qemu-cmd.js';
 
@@ -36,24 +41,36 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
   const prepared = prepareRun(options);
   checkMakeTarget(options.defconfig, '--defconfig');
   const tree = resolveKernelTree(options.kernelDir);
+  const lock = await acquireRunLock({ kernelTree: tree.dir, results: options.results ?? DEFAULTS.results, killPrevious: options.killPrevious, log });
+  try {
+    return await buildAndBoot(options, prepared, tree.dir, lock, startedAt);
+  } finally {
+    lock.release();
+  }
+}
+
+async function buildAndBoot(options: RunKvmOptions, prepared: PreparedRun, treeDir: string, lock: RunLock, startedAt: Date): Promise<RunSummary> {
+  const log = options.log ?? (() => {});
   const runDir = createRunDir({
     results: options.results,
     name: options.datestamp,
   });
+  lock.recordRunDir(runDir);
   const say = (line: string) => {
     log(line);
     appendRunLog(runDir, line);
   };
   say(`Results directory: ${runDir}`);
+  say(describeScenarioDir(prepared.scenarios));
   const batches = allBatches(prepared.plan);
   writeRunFile(runDir, RUN_FILES.tortureSuite, `${prepared.suite.name}\n`);
   writeRunFile(runDir, RUN_FILES.scenarios, formatScenariosFile(batches));
   writeRunFile(runDir, RUN_FILES.batches, formatBatchesFile(batches, prepared.cpus));
-  writeRunFile(runDir, RUN_FILES.testid, await describeKernelTree(tree.dir));
+  writeRunFile(runDir, RUN_FILES.testid, await describeKernelTree(treeDir));
   for (const instance of prepared.instances) mkdirSync(path.join(runDir, instance.id));
 
   const builds = await buildKernels({
-    kernelDir: tree.dir,
+    kernelDir: treeDir,
     instances: prepared.instances.map((instance) => ({ id: instance.id, scenario: instance.scenario, outDir: path.join(runDir, instance.id) })),
     cfcommon: prepared.library.cfcommon,
     suite: prepared.suite,
@@ -61,6 +78,8 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
     kconfig: options.kconfig,
     kasan: options.kasan,
     kcsan: options.kcsan,
+    ...(options.debugInfo ? { debugInfo: true } : {}),
+    ...(options.kconfigChecks ? { kconfigChecks: options.kconfigChecks } : {}),
     jobs: prepared.cpus,
     kmakeArgs: options.kmakeArgs,
     trustMake: options.trustMake,
@@ -120,9 +139,11 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
   }
 
   if (options.buildonly) say('Build-only run: kernels and qemu-cmd files written, nothing booted');
+  else if (options.gdb) for (const id of commands.keys()) say(gdbAttachLine(id, path.join(runDir, id, 'vmlinux')));
   return finishRun({
     runDir,
     suite: prepared.suite,
+    scenarios: prepared.scenarios,
     batches,
     commands,
     results,
@@ -133,5 +154,7 @@ export async function runKvm(options: RunKvmOptions): Promise<RunSummary> {
     say,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
+    ...(options.buildonly ? {} : { hostLoad: hostLoadFor(options.jitter, prepared.cpus, !options.noAffinity) }),
   });
 }
+

@@ -1,6 +1,7 @@
 import type { KconfigSetting } from '../scenarios/types.js';
 
 import type { AccelRequest, CcacheMode } from '../options/defaults.js';
+import type { JitterSettings } from '../host-load/jitter-spec.js';
 
 export type { AccelRequest, CcacheMode, DryrunMode } from '../options/defaults.js';
 
@@ -8,8 +9,13 @@ export type { AccelRequest, CcacheMode, DryrunMode } from '../options/defaults.j
 export interface SelectionOptions {
   /** Torture suite (`rcu`, `lock`, `scf`, ...). */
   torture: string;
-  /** Scenario directory; default kvm-farm's own `scenarios/<torture>`. */
+  /**
+   * Scenario directory, or `bundled` for kvm-farm's own `scenarios/<torture>`; default the
+   * kernel tree's `tools/testing/selftests/rcutorture/configs/<torture>` when it has one.
+   */
   scenariosDir?: string;
+  /** The kernel tree whose own scenarios are the default. */
+  kernelDir?: string;
   /** `--configs` list; default the directory's CFLIST. */
   configs?: string;
   /** CPUs the run may use on this machine; default all online CPUs. */
@@ -18,6 +24,10 @@ export interface SelectionOptions {
   kconfig: KconfigSetting[];
   /** Extra kernel boot arguments for every guest (`--bootargs`). */
   bootArgs: string[];
+  /** `#CHECK#` entries of `--kconfig`: every built .config must have them. */
+  kconfigChecks?: KconfigSetting[];
+  /** `--gdb`: one instance, built with debug info, its guest halted until a debugger attaches. */
+  gdb?: boolean;
 }
 
 /** Everything `kvm-run` does, as a library call. */
@@ -30,6 +40,8 @@ export interface RunOptions extends SelectionOptions {
   defconfig: string;
   kasan: boolean;
   kcsan: boolean;
+  /** Build with debug info (`--debug-info`; `--gdb` implies it), so vmlinux can be read by gdb and addr2line. */
+  debugInfo?: boolean;
   /** Extra `make` arguments (`--kmake-arg`). */
   kmakeArgs: string[];
   /** Reuse build directories without `make clean`. */
@@ -52,6 +64,12 @@ export interface RunOptions extends SelectionOptions {
   /** Seconds a guest may stay silent at boot before it is judged no-boot. */
   bootTimeoutSeconds: number;
   accel: AccelRequest;
+  /** Host-side jitter processes while guests run (`--jitter`). */
+  jitter: JitterSettings;
+  /** Leave guests unpinned instead of giving each guest of a batch its own CPUs (`--no-affinity`). */
+  noAffinity: boolean;
+  /** Stop a run that holds this kernel tree and results directory, instead of refusing (`--kill-previous`). */
+  killPrevious: boolean;
   /** Progress lines for a person; the CLI prints them. */
   log?: (line: string) => void;
 }

@@ -2,14 +2,18 @@ import os from 'node:os';
 import { planRun } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import { selectInstances } from '../scenarios/instances.js';
-import { bundledScenarioDir, loadScenarioLibrary, type ScenarioLibrary } from '../scenarios/library.js';
+import { loadScenarioLibrary, type ScenarioLibrary } from '../scenarios/library.js';
+import { chooseScenarioDir, type ScenarioDirChoice } from '../scenarios/scenario-dir.js';
 import { getSuite, type TortureSuite } from '../scenarios/suites.js';
 import type { ScenarioInstance } from '../scenarios/types.js';
 import type { SelectionOptions } from './options.js';
+import { checkGdbSelection } from './gdb.js';
 
 export interface PreparedRun {
   suite: TortureSuite;
   library: ScenarioLibrary;
+  /** Where the scenarios came from, and why that directory. */
+  scenarios: ScenarioDirChoice;
   instances: ScenarioInstance[];
   /** CPUs the plan packs into. */
   cpus: number;
@@ -24,7 +28,8 @@ export function localCpus(): number {
 /** Scenarios, instances and the batch plan for one machine: pure apart from reading the scenario directory. */
 export function prepareRun(options: SelectionOptions): PreparedRun {
   const suite = getSuite(options.torture);
-  const library = loadScenarioLibrary(options.scenariosDir ?? bundledScenarioDir(suite));
+  const scenarios = chooseScenarioDir({ suite, ...(options.scenariosDir !== undefined ? { scenariosDir: options.scenariosDir } : {}), ...(options.kernelDir !== undefined ? { kernelDir: options.kernelDir } : {}) });
+  const library = loadScenarioLibrary(scenarios.dir);
   const cpus = options.cpus ?? localCpus();
   const instances = selectInstances({
     library,
@@ -34,6 +39,7 @@ export function prepareRun(options: SelectionOptions): PreparedRun {
     // rcutorture gives an SMP scenario without NR_CPUS the CPUs of the machine it plans on.
     fallbackCpus: localCpus(),
   });
+  if (options.gdb) checkGdbSelection(instances.map((x) => x.id));
   const plan = planRun(instances, [{ name: 'localhost', cpus }]);
-  return { suite, library, instances, cpus, plan };
+  return { suite, library, scenarios, instances, cpus, plan };
 }

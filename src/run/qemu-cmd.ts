@@ -7,6 +7,7 @@ import { mergeSettings } from '../scenarios/fragment.js';
 import type { TortureSuite } from '../scenarios/suites.js';
 import type { KconfigSetting, ScenarioInstance } from '../scenarios/types.js';
 import type { RunOptions } from './options.js';
+import { GDB_BOOT_ARGS, GDB_QEMU_ARGS } from './gdb.js';
 
 export interface WriteQemuCmdInput {
   instance: ScenarioInstance;
@@ -17,7 +18,7 @@ export interface WriteQemuCmdInput {
   kernelImage: string;
   /** CPUs the batch gives a guest at most. */
   allottedCpus: number;
-  options: Pick<RunOptions, 'durationSeconds' | 'shutdownGraceSeconds' | 'memory' | 'bootArgs' | 'qemuArgs' | 'qemuCmd' | 'kconfig'>;
+  options: Pick<RunOptions, 'durationSeconds' | 'shutdownGraceSeconds' | 'memory' | 'bootArgs' | 'qemuArgs' | 'qemuCmd' | 'kconfig' | 'gdb'>;
   accel: Accel;
 }
 
@@ -56,11 +57,11 @@ export function instanceQemuOptions(
     seconds: options.durationSeconds,
     shutdownGraceSeconds: options.shutdownGraceSeconds,
     scenarioBootArgs: instance.scenario.bootArgs,
-    bootArgs: options.bootArgs,
+    bootArgs: options.gdb ? [...options.bootArgs, ...GDB_BOOT_ARGS] : options.bootArgs,
     suite: input.suite,
     // rcutorture adds the suite's CPU-hotplug parameters when the fragment enables hotplug.
     hotplugCpu: settings.get('CONFIG_HOTPLUG_CPU')?.value === 'y',
-    qemuArgs: options.qemuArgs,
+    qemuArgs: options.gdb ? [...options.qemuArgs, ...GDB_QEMU_ARGS] : options.qemuArgs,
     ...(options.qemuCmd ? { qemuCmd: options.qemuCmd } : {}),
     ...(where.token ? { token: where.token } : {}),
   };

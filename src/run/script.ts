@@ -6,6 +6,8 @@ import { mergeSettings } from '../scenarios/fragment.js';
 import type { RunOptions } from './options.js';
 import type { PreparedRun } from './prepare.js';
 import { instanceQemuOptions } from './qemu-cmd.js';
+import { describeScenarioDir } from '../scenarios/scenario-dir.js';
+import { gdbAttachLine } from './gdb.js';
 
 /**
  * `--dryrun script`: what the run would do, as commands a person can read and
@@ -13,7 +15,10 @@ import { instanceQemuOptions } from './qemu-cmd.js';
  * commands. Paths under RUNDIR and BUILD stand for the directories a real run makes.
  */
 export function describeScript(prepared: PreparedRun, options: RunOptions): string {
-  const lines = [`# kvm-farm: ${prepared.suite.name} suite, ${prepared.cpus} CPUs, ${options.durationSeconds} s per guest`];
+  const lines = [
+    `# kvm-farm: ${prepared.suite.name} suite, ${prepared.cpus} CPUs, ${options.durationSeconds} s per guest`,
+    `# ${describeScenarioDir(prepared.scenarios)}`,
+  ];
   const built = new Set<string>();
   for (const instance of prepared.instances) {
     const { scenario } = instance;
@@ -45,6 +50,7 @@ export function describeScript(prepared: PreparedRun, options: RunOptions): stri
         ),
       );
       lines.push(`${quoteWords(command.argv)} &`);
+      if (options.gdb) lines.push(`# ${gdbAttachLine(instance.id, path.join(dir, 'vmlinux'))}`);
     }
     lines.push('wait');
   });

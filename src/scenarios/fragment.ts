@@ -65,12 +65,58 @@ export function parseSetting(text: string, origin: string): KconfigSetting {
   return { option, value, origin };
 }
 
-/** Parses `--kconfig "CONFIG_A=y CONFIG_B=4"`. */
+/** `--kconfig` split into what is applied and what is only checked after the build. */
+export interface KconfigArgument {
+  settings: KconfigSetting[];
+  /** `#CHECK#CONFIG_X=y` entries: the built .config must have them; they are never applied. */
+  checks: KconfigSetting[];
+}
+
+/**
+ * Splits `--kconfig` text into entries at white space outside double quotes, so
+ * `CONFIG_CMDLINE="a b"` stays one entry; an unclosed quote is an error.
+ */
+export function kconfigWords(text: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted && c === '\\' && i + 1 < text.length) {
+      word += c + text[++i];
+      continue;
+    }
+    if (c === '"') quoted = !quoted;
+    if (!quoted && /\s/.test(c)) {
+      if (word !== '') words.push(word);
+      word = '';
+      continue;
+    }
+    word += c;
+  }
+  if (quoted) throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--kconfig "${printable(text)}": a double quote is not closed`);
+  if (word !== '') words.push(word);
+  return words;
+}
+
+/**
+ * Parses `--kconfig "CONFIG_A=y CONFIG_B=-1 CONFIG_C=\"x y\" #CHECK#CONFIG_D=y"` as kvm.sh
+ * takes it: values y, n, m, numbers (negative too), hex and quoted strings; a
+ * `#CHECK#` entry is checked against the built .config, as in a scenario fragment.
+ */
+export function parseKconfigText(text: string): KconfigArgument {
+  const settings: KconfigSetting[] = [];
+  const checks: KconfigSetting[] = [];
+  for (const word of kconfigWords(text)) {
+    if (word.startsWith('#CHECK#')) checks.push(parseSetting(word.slice('#CHECK#'.length), '--kconfig'));
+    else settings.push(parseSetting(word, '--kconfig'));
+  }
+  return { settings, checks };
+}
+
+/** Parses `--kconfig "CONFIG_A=y CONFIG_B=4"` into the settings it applies. */
 export function parseKconfigArgument(text: string): KconfigSetting[] {
-  return text
-    .split(/\s+/)
-    .filter((word) => word !== '')
-    .map((word) => parseSetting(word, '--kconfig'));
+  return parseKconfigText(text).settings;
 }
 
 /** Boot arguments from a NAME.boot file: whole-line `#` comments dropped, words in order. */

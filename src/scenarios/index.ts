@@ -5,3 +5,4 @@ export * from './cpus.js';
 export * from './library.js';
 export * from './configs-spec.js';
 export * from './instances.js';
+export * from './scenario-dir.js';

@@ -83,11 +83,13 @@ export async function collectChannel(
   started: number,
   lost: () => Error | null,
   kill: ChannelKiller,
+  /** Keeps only the command's part of each chunk (over ssh: drops the login shell's start-up talk). */
+  filter?: { stdout: (chunk: Buffer) => Buffer; stderr: (chunk: Buffer) => Buffer },
 ): Promise<CmdResult> {
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
-  channel.on('data', (chunk: Buffer) => stdout.push(chunk));
-  channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  channel.on('data', (chunk: Buffer) => stdout.push(filter ? filter.stdout(chunk) : chunk));
+  channel.stderr.on('data', (chunk: Buffer) => stderr.push(filter ? filter.stderr(chunk) : chunk));
   let timedOut = false;
   let aborted = false;
   const { exit, abandon } = watchExit(channel, lost);

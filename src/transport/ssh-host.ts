@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { type ChannelKiller, KILL_GRACE_MS, collectChannel, interrupted, sendSignal, watchExit } from './channel-run.js';
 import { type ConnectOptions, type Connection, openConnection } from './connect.js';
 import { HostError } from './host-errors.js';
-import { quoteWord, quoteWords } from './quote.js';
+import { PreambleSplitter, frameCommand, loginShellReport, stripPreamble } from './login-shell.js';
+import { quoteWord } from './quote.js';
 import { Slots } from './slots.js';
 import { type ResolveOptions, type ResolvedHost, resolveSshHost } from './ssh-config.js';
 import { getViaCat, putViaCat } from './transfer.js';
@@ -121,29 +121,39 @@ export class SshHost extends EventEmitter<SshHostEvents> implements Host {
   }
 
   async run(words: string[], options: RunOptions = { timeoutMs: DEFAULT_RUN_TIMEOUT_MS }): Promise<CmdResult> {
-    const { command, marker } = markCommand(words);
+    const { command, marker, startLine } = frameCommand(words);
     const started = performance.now();
     if (options.signal?.aborted) throw interrupted(words, this.name);
     const release = await this.slots.acquire();
     try {
+      const execAt = performance.now();
       const channel = await this.exec(command);
       const kill: ChannelKiller = (abandon) => this.kill(channel, marker, 'SIGKILL', abandon);
-      return await collectChannel(channel, words, this.name, options, started, () => this.failure, kill);
+      const out = new PreambleSplitter(startLine);
+      const err = new PreambleSplitter(startLine);
+      const result = await collectChannel(channel, words, this.name, options, started, () => this.failure, kill, {
+        stdout: (chunk) => out.feed(chunk),
+        stderr: (chunk) => err.feed(chunk),
+      });
+      return { ...result, loginShell: loginShellReport(out, err, execAt) };
     } finally {
       release();
     }
   }
 
   async spawn(words: string[], options: SpawnOptions = {}): Promise<SpawnHandle> {
-    const { command, marker } = markCommand(words);
+    const { command, marker, startLine } = frameCommand(words);
     const release = await this.slots.acquire();
     let channel: ClientChannel;
+    const execAt = performance.now();
     try {
       channel = await this.exec(command);
     } catch (error) {
       release();
       throw error;
     }
+    const out = new PreambleSplitter(startLine);
+    const err = new PreambleSplitter(startLine);
     const { exit, abandon } = watchExit(channel, () => this.failure);
     const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => this.kill(channel, marker, 'SIGKILL', abandon), options.timeoutMs);
     const onAbort = (): void => this.kill(channel, marker, 'SIGKILL', abandon);
@@ -159,10 +169,11 @@ export class SshHost extends EventEmitter<SshHostEvents> implements Host {
     return {
       command: words,
       stdin: channel,
-      stdout: channel,
-      stderr: channel.stderr,
+      stdout: stripPreamble(channel, out),
+      stderr: stripPreamble(channel.stderr, err),
       exited,
       kill: (signal = 'SIGTERM') => this.kill(channel, marker, signal),
+      loginShell: () => loginShellReport(out, err, execAt),
     };
   }
 
@@ -214,10 +225,4 @@ export class SshHost extends EventEmitter<SshHostEvents> implements Host {
       });
     });
   }
-}
-
-/** Prefixes the quoted words with an environment marker unique to this command, so it can be found to be killed. */
-function markCommand(words: string[]): { command: string; marker: string } {
-  const marker = randomBytes(9).toString('hex');
-  return { command: `KVMFARM_CMD=${marker} ${quoteWords(words)}`, marker };
 }

@@ -17,6 +17,16 @@ export interface CmdResult {
   durationMs: number;
   /** True when run() ended the program because `timeoutMs` passed. */
   timedOut: boolean;
+  /** Over ssh: what the user's login shell said and how long it took before the command started. */
+  loginShell?: LoginShellReport;
+}
+
+/** The login shell's part of a command over ssh: its rc files run before the words do. */
+export interface LoginShellReport {
+  /** What the shell printed before the command started, one bounded printable line ('' for nothing). */
+  said: string;
+  /** Milliseconds from the exec request until the command started; null when it never did. */
+  startMs: number | null;
 }
 
 export interface RunOptions {
@@ -33,6 +43,8 @@ export interface SpawnOptions {
   timeoutMs?: number;
   /** Aborting kills the program; `exited` then reports how it ended. */
   signal?: AbortSignal;
+  /** CPUs the program will keep busy: a cluster host asks its scheduler for them (srun -c); others ignore it. */
+  cpus?: number;
 }
 
 export interface ExitStatus {
@@ -53,6 +65,8 @@ export interface SpawnHandle {
   readonly exited: Promise<ExitStatus>;
   /** Sends a signal (`SIGTERM` by default); over ssh this is the protocol's signal request. */
   kill(signal?: string): void;
+  /** Over ssh: what the login shell said and took before the program started (so far). */
+  loginShell?(): LoginShellReport;
 }
 
 export interface TransferOptions {

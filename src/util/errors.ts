@@ -23,7 +23,8 @@ export type KvmFarmErrorCode =
   | 'KVMFARM_HOST_TIMEOUT'
   | 'KVMFARM_UNSAFE_ARCHIVE'
   | 'KVMFARM_UNSAFE_FILE'
-  | 'KVMFARM_INTERRUPTED';
+  | 'KVMFARM_INTERRUPTED'
+  | 'KVMFARM_RUN_LOCKED';
 
 export class KvmFarmError extends Error {
   readonly code: KvmFarmErrorCode;

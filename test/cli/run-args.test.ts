@@ -36,9 +36,9 @@ describe('parseKvmRunArgs', () => {
     expect(input.kmakeArgs).toEqual(['-j4']);
   });
 
-  it('takes the last of a value flag given twice, as kvm.sh does', async () => {
-    const { input } = await parseKvmRunArgs(['--duration', '5', '--duration', '10s', '--configs', 'A', '--configs', 'UP01-SMALL']);
-    expect(input).toMatchObject({ durationSeconds: 10, configs: 'UP01-SMALL' });
+  it('takes the last of a value flag given twice, and adds up --configs given twice, as kvm.sh does', async () => {
+    const { input } = await parseKvmRunArgs(['--duration', '5', '--duration', '10s', '--torture', 'lock', '--torture', 'rcu', '--configs', 'A', '--configs', 'UP01-SMALL']);
+    expect(input).toMatchObject({ durationSeconds: 10, torture: 'rcu', configs: 'A UP01-SMALL' });
   });
 
   it.each([

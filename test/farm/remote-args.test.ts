@@ -49,6 +49,7 @@ describe('parseKvmRemoteArgs', () => {
     [['--configs', 'X'], 'usage: kvm-remote'],
     [['h1', '--ship-concurrency', '0'], '--ship-concurrency 0: must be a whole number from 1'],
     [['h1', '--ship-concurrency', 'all'], '--ship-concurrency "all"'],
+    [['h1', '--jitter', '2'], '--jitter: kvm-remote does not run jitter on the hosts'],
     [['h1', '--build-on', 'there'], 'build-on'],
     [['h1', 'res/x', '--build-on', 'here'], '--build-on: a rerun builds nothing'],
     [['h1', 'res/x', '--dryrun'], '--dryrun'],

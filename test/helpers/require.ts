@@ -51,6 +51,14 @@ export const PARTS = {
     cmd('ip', 'iproute2'), cmd('ss', 'iproute2'),
     cmd('unshare', 'util-linux'), cmd('nsenter', 'util-linux'), cmd('taskset', 'util-linux'),
   ],
+  /** A Slurm cluster of slurmd nodes in network namespaces (test/slurm/cluster.ts). */
+  slurm: [
+    'root',
+    { file: '/usr/sbin/slurmctld', package: 'slurmctld' }, { file: '/usr/sbin/slurmd', package: 'slurmd' },
+    cmd('srun', 'slurm-client'), cmd('salloc', 'slurm-client'), cmd('scontrol', 'slurm-client'), cmd('sinfo', 'slurm-client'),
+    { file: '/usr/sbin/munged', package: 'munge' }, cmd('munge', 'munge'),
+    cmd('ip', 'iproute2'), cmd('unshare', 'util-linux'), cmd('nsenter', 'util-linux'), cmd('setpriv', 'util-linux'),
+  ],
 } satisfies Record<string, Need[]>;
 export type Part = keyof typeof PARTS;
 

@@ -1,9 +1,13 @@
 import type { RunOptions } from '../../src/run/options.js';
 
-/** Options for a real run of kvm-farm's small scenarios, as a test would type them. */
+/**
+ * Options for a real run of kvm-farm's small scenarios, as a test would type them:
+ * `scenariosDir: 'bundled'`, because the kernel tree's own scenarios are otherwise the default.
+ */
 export function smallRunOptions(kernelDir: string, results: string, over: Partial<RunOptions> = {}): RunOptions {
   return {
     torture: 'rcu',
+    scenariosDir: 'bundled',
     kconfig: [],
     bootArgs: [],
     durationSeconds: 30,
@@ -21,6 +25,9 @@ export function smallRunOptions(kernelDir: string, results: string, over: Partia
     shutdownGraceSeconds: 60,
     bootTimeoutSeconds: 60,
     accel: 'tcg',
+    jitter: { processes: -1, maxSleepUs: 1_000_000, maxSpinUs: 1_000 },
+    noAffinity: false,
+    killPrevious: false,
     ...over,
   };
 }

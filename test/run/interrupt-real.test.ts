@@ -24,7 +24,7 @@ describe('SIGINT during a real kvm-run', () => {
     const child = execa(
       'node',
       [...nodeArgsForModule(path.join(root, 'test/run/kvm-run-main.ts')),
-        '--kernel-dir', tree, '--configs', 'UP01-SMALL TREE02C-SMALL', '--duration', '60s', '--cpus', '3',
+        '--kernel-dir', tree, '--scenarios', 'bundled', '--configs', 'UP01-SMALL TREE02C-SMALL', '--duration', '60s', '--cpus', '3',
         '--accel', 'tcg', '--results', results, '--datestamp', 'int', '--shutdown-grace', '60'],
       { reject: false, timeout: 10 * 60_000, all: true },
     );

@@ -1,0 +1,36 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { JITTER_PROCESS_NAME } from '../../src/host-load/jitter.js';
+
+/** A live process and the CPUs it may run on, as /proc/<pid>/status says. */
+export interface SeenProcess {
+  pid: number;
+  cpus: string;
+}
+
+/** Live (not zombie) processes whose argument list passes `match`, read from /proc. */
+export function processesWhere(match: (args: string[]) => boolean): SeenProcess[] {
+  const found: SeenProcess[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (!match(args)) continue;
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      if (/^State:\s*Z/m.test(status)) continue;
+      found.push({ pid: Number(entry), cpus: /^Cpus_allowed_list:\s*(.+)$/m.exec(status)![1]! });
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return found;
+}
+
+/** The jitter processes started for `runDir` (it is in their command line). */
+export function jitterProcesses(runDir: string): SeenProcess[] {
+  return processesWhere((args) => args.includes(JITTER_PROCESS_NAME) && args.includes(runDir));
+}
+
+/** The qemu processes of one run directory: their console files are inside it. */
+export function guestsOf(runDir: string): SeenProcess[] {
+  return processesWhere((args) => args[0]!.includes('qemu-system') && args.some((a) => a.includes(`${runDir}/`)));
+}
