@@ -22,11 +22,16 @@ import { remoteRun, type RemoteSummary } from '../src/farm/index.js';
 import { shipSource, sourceRoot, type SourceShipReport } from '../src/farm/ship-source.js';
 import { manifestMemoFile, sourceManifest } from '../src/farm/source-manifest.js';
 import { connectSshHost, type SshHost } from '../src/transport/index.js';
+import { bundledScenarioDir } from '../src/scenarios/library.js';
+import { SUITES } from '../src/scenarios/suites.js';
 import { cleanupStaleFarms, createFarm, type Farm } from '../test/transport/farm.js';
 import { smallRunOptions } from '../test/helpers/run-options.js';
 
 const HOSTS = [{ name: 'fb1', cpus: 1, cpuList: '0' }, { name: 'fb2', cpus: 1, cpuList: '1' }];
-const CONFIGS = 'UP01-SMALL TREE02C-SMALL TREE04C-SMALL SRCU01-SMALL';
+/** Four distinct kernels: the three distinct small ones kvm-farm ships, and a 3-CPU one written for the bench. */
+const CONFIGS = 'UP01-SMALL TREE02C-SMALL TREE04C-SMALL TREE03C-SMALL';
+const EXTRA_SCENARIO = ['# Preemptible Tree RCU on three CPUs, tinyconfig base: a fourth distinct kernel for the bench.', '#BASE#=tinyconfig', 'CONFIG_SMP=y', 'CONFIG_NR_CPUS=3',
+  'CONFIG_PREEMPT_NONE=n', 'CONFIG_PREEMPT_VOLUNTARY=n', 'CONFIG_PREEMPT=y', '#CHECK#CONFIG_PREEMPT_RCU=y', ''].join('\n');
 const REMOTE_DIR = '/tmp/kvm-farm';
 /** The file changed for the one-file case: a source file every kernel compiles. */
 const CHANGED_FILE = 'kernel/rcu/update.c';
@@ -56,6 +61,9 @@ export async function benchFarmBuild(options: { kernelDir?: string; log?: (line:
   const hosts: SshHost[] = [];
   try {
     const source = await measureSource(farm, hosts, kernelDir, scratch, log);
+    const scenariosDir = path.join(scratch, 'scenarios');
+    cpSync(bundledScenarioDir(SUITES.rcu!), scenariosDir, { recursive: true });
+    writeFileSync(path.join(scenariosDir, 'TREE03C-SMALL'), EXTRA_SCENARIO);
     const job = async (buildOn: 'here' | 'hosts'): Promise<{ summary: RemoteSummary; buildMs: number; wholeMs: number }> => {
       const cache = freshCache(path.join(scratch, `cache-${buildOn}`));
       const before = process.env.KVM_FARM_CACHE;
@@ -64,7 +72,7 @@ export async function benchFarmBuild(options: { kernelDir?: string; log?: (line:
       try {
         const summary = await remoteRun({
           hosts: HOSTS.map((h) => h.name), sshConfigFile: farm.configFile, agent: null, accel: 'tcg', buildOn, remoteDir: REMOTE_DIR,
-          source: { kind: 'build', options: smallRunOptions(kernelDir, path.join(scratch, 'res'), { configs: CONFIGS, durationSeconds: 30, datestamp: `job-${buildOn}`, ccache: 'off' }) },
+          source: { kind: 'build', options: smallRunOptions(kernelDir, path.join(scratch, 'res'), { configs: CONFIGS, scenariosDir, durationSeconds: 30, datestamp: `job-${buildOn}`, ccache: 'off' }) },
         });
         const wholeMs = Date.now() - started;
         const built = JSON.parse(readFileSync(path.join(summary.sourceRunDir, 'summary.json'), 'utf8')) as { startedAt: string; endedAt: string };

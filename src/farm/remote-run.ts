@@ -40,7 +40,11 @@ export async function remoteRun(options: RemoteOptions): Promise<RemoteSummary> 
   if (!options.slurm) checkHostList(options.hosts, connect);
   remotePaths(remoteDir, 'check');
 
-  const farmSetup = { hosts: options.hosts, connect, remoteDir, buildOn: options.buildOn, shipTimeoutMs: DEFAULTS.sourceShipTimeoutMs, buildTimeoutMs: DEFAULTS.buildTimeoutMs };
+  // A Slurm allocation is asked for only after the build: its kernels are built here.
+  const farmSetup: FarmBuildSetup = {
+    hosts: options.slurm ? [] : options.hosts, connect, remoteDir, buildOn: options.slurm ? 'here' : options.buildOn,
+    shipTimeoutMs: DEFAULTS.sourceShipTimeoutMs, buildTimeoutMs: DEFAULTS.buildTimeoutMs,
+  };
   if (options.buildonly) return buildOnly(options, say, farmSetup, startedAt);
   const start = await prepareRemoteRun(options.source, say, options.signal, farmSetup);
   const log = new RemoteLog(start.prepared.runDir, start.prepared.say);
