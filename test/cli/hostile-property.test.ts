@@ -217,7 +217,10 @@ describe('hostile arguments and run directories, all four commands in-process', 
             const outcome = `${name} ${status}${err[0] ? ` ${err[0].replace(/^kvm-\w+: /, '').replace(/["/].*$/, '').slice(0, 40)}` : ''}`;
             outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
             const after = snapshot(t.root);
-            const changed = [...new Set([...before.keys(), ...after.keys()])].filter((p) => before.get(p) !== after.get(p) && !allowed(name, t, p));
+            // Where the user pointed --results or --rundir, a command may add (never change) files.
+            const pointed = argv.flatMap((w, i) => (['--results', '--rundir'].includes(argv[i - 1] ?? '') ? [path.resolve(path.join(t.root, 'cwd'), w)] : []));
+            const added = (p: string): boolean => !before.has(p) && pointed.some((r) => p === r || p.startsWith(`${r}/`));
+            const changed = [...new Set([...before.keys(), ...after.keys()])].filter((p) => before.get(p) !== after.get(p) && !allowed(name, t, p) && !added(p) && !pointed.includes(p));
             const lines = err.flatMap((l) => l.split('\n'));
             const what = `${name} ${JSON.stringify(argv)} after ${JSON.stringify(mutations).slice(0, 600)}`;
             const problems = [
