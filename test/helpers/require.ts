@@ -36,6 +36,8 @@ export const PARTS = {
     { file: '/usr/include/openssl/opensslv.h', package: 'libssl-dev' },
   ],
   qemu: [cmd('qemu-system-x86_64', 'qemu-system-x86')],
+  /** A debugger to attach to a --gdb guest. */
+  gdb: [cmd('gdb', 'gdb')],
   /** A static /init for a hand-made initramfs. */
   'static-gcc': [cmd('gcc', 'gcc'), { file: '/usr/lib/x86_64-linux-gnu/libc.a', package: 'libc6-dev' }, cmd('cpio', 'cpio')],
   /** The kernel's own scripts (kvm-recheck.sh) and tree identification. */
