@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { Header, Pax } from 'tar';
 import type { Host } from '../transport/index.js';
@@ -81,15 +81,22 @@ export async function shipSource(host: Host, paths: SourcePaths, manifest: Sourc
   const plan = planSourceShip(manifest, { trees, objects }, known);
   const decideMs = Date.now() - started;
   const nonce = randomBytes(6).toString('hex');
+  const child = await host.spawn(['sh', '-c', RECEIVE_SOURCE, 'sh', paths.root, manifest.id, plan.base ?? '', nonce], { timeoutMs: options.timeoutMs, ...signal });
+  // Made only once the receiver is there and counted inside the pipe: a 'data' listener
+  // on the stream itself would start it flowing and drop what comes before the pipe.
   const stream = Readable.from(sourceStream(plan, options.treeDir, `trees/.${manifest.id}.${nonce}`));
   let bytes = 0;
-  stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
-  const child = await host.spawn(['sh', '-c', RECEIVE_SOURCE, 'sh', paths.root, manifest.id, plan.base ?? '', nonce], { timeoutMs: options.timeoutMs, ...signal });
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
   const stderr: Buffer[] = [];
   child.stdout.resume();
   child.stderr.on('data', (c: Buffer) => stderr.push(c));
   stream.on('error', (error) => child.stdin.destroy(error));
-  stream.pipe(child.stdin);
+  stream.pipe(counter).pipe(child.stdin);
   const status = await child.exited;
   if (status.exitCode !== 0) {
     const why = Buffer.concat(stderr).toString().trim().split('\n')[0] || 'no message';

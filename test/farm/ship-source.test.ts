@@ -134,6 +134,20 @@ describe('shipSource (to this machine through LocalHost: the same script ssh run
     for (const r of sent) expect(readFileSync(path.join(r.tree, 'Makefile'), 'utf8')).toBe('all:\n');
   });
 
+  it('loses nothing when the host takes its time to start the receiver', async () => {
+    const s = await setUp();
+    const m = await s.manifest();
+    // An ssh channel opens a while after it is asked for: nothing may flow before it is there.
+    const slow = new LocalHost();
+    const spawn = slow.spawn.bind(slow);
+    slow.spawn = async (words, options) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return spawn(words, options);
+    };
+    const sent = await shipSource(slow, s.paths, m, { stateDir: s.state, treeDir: s.tree, timeoutMs: 30_000 });
+    for (const [name, text] of Object.entries(FILES)) expect(readFileSync(path.join(sent.tree, name), 'utf8'), name).toBe(text);
+  });
+
   it('refuses an object whose content does not hash to its name, and leaves no tree', async () => {
     const s = await setUp();
     const m = await s.manifest();
