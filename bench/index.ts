@@ -12,9 +12,11 @@ const BENCHES = [
   ['build', 'cold kernel build against a cached rebuild'],
   ['again', 'preparing a 20-instance kvm-again rerun per link mode'],
   ['remote', 'shipping, batch hand-off and makespan on namespace hosts'],
+  ['farm-build', 'kernels built on two 1-CPU namespace hosts against one CPU here: source bytes, build phase, whole job'],
   ['slurm', 'kvm-remote --slurm on a namespace Slurm cluster: makespan, step start latency, kernel placement'],
   ['report', 'report.html of a synthetic 1,000-instance run: size and render time in headless chromium'],
   ['real', "the kernel tree's own TINY01 (defconfig): cold build, cached rebuild, boot to first statistics, verdict, kvm-recheck.sh"],
+  ['chaos', '30 short instances on 3 hosts under cuts, heals, a reboot and a coordinator kill with resume'],
 ] as const;
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -15,6 +15,7 @@ import { resolveAgainOptions, type AgainInput } from './options/resolve-again.js
 import { resolveRemoteSettings } from './options/resolve-remote.js';
 import { resolveRunOptions, type RunInput } from './options/resolve-run.js';
 import { remoteRun } from './farm/remote-run.js';
+import { resumeRemote, type ResumeOptions } from './farm/resume-run.js';
 import type { RemoteOptions, RemoteSummary } from './farm/types.js';
 import type { RunSummary } from './report/types.js';
 import type { RunProgressListener } from './progress/run-monitor.js';
@@ -38,6 +39,7 @@ export type { RunPlan, PlannedBatch } from './run/dryrun.js';
 export type { RunOptions } from './run/options.js';
 export type { AgainOptions } from './again/again.js';
 export type { RemoteOptions, RemoteSummary, HostReport, RemoteBatchReport } from './farm/types.js';
+export type { ResumeOptions } from './farm/resume-run.js';
 export type { RunSummary, InstanceResult, KernelSource } from './report/types.js';
 export type { Verdict, VerdictKind } from './analyze/types.js';
 export type { Accel } from './qemu/types.js';
@@ -96,6 +98,15 @@ export async function remote(input: RemoteInput): Promise<RemoteSummary> {
       ? { kind: 'build', options: withoutRunOnly(resolveRunOptions(source.options)) }
       : { kind: 'again', options: withoutDryrun(resolveAgainOptions(source.options)) };
   return remoteRun({ ...rest, source: resolvedSource, ...interruptible(input) });
+}
+
+/**
+ * kvm-remote --resume: picks up a run whose coordinator died (its journal says where
+ * every guest is), follows the guests still running, reruns only what never ran or
+ * was lost, and finishes the run directory.
+ */
+export async function resume(input: ResumeOptions): Promise<RemoteSummary> {
+  return resumeRemote(input);
 }
 
 function withoutRunOnly<T extends { buildonly: boolean; dryrun?: unknown; log?: unknown }>(options: T): Omit<T, 'buildonly' | 'dryrun' | 'log'> {

@@ -17,7 +17,8 @@
  * - Without trustMake a reused build directory is `make clean`ed first, as rcutorture
  *   does; since each directory only ever sees one .config, trustMake is safe to use and
  *   makes rebuilds after a source edit incremental.
- * - Builds run one at a time, each with -j<jobs>: parallel builds were not measured.
+ * - Builds here run one at a time, each with -j<jobs>: parallel builds were not measured.
+ *   With `compiler` (the farm's hosts) builds run side by side, configurations still one at a time.
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -122,8 +123,10 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
   const outcomes = new Map<string, Outcome>();
   const scratchDir = await makeTempDir(layout, 'configure');
   const context: CompileContext = { tree, layout, toolchain, jobs: options.jobs, trustMake: options.trustMake ?? false, signal: options.signal };
-  try {
-    for (const [memoKey, group] of groups) {
+  // Configurations share one scratch directory: one at a time, also when builds run side by side.
+  let configuring: Promise<unknown> = Promise.resolve();
+  const inFlight = new Map<string, Promise<Outcome>>();
+  const buildGroup = async ([memoKey, group]: [string, PlannedInstance[]]): Promise<void> => {
       const started = Date.now();
       const ids = group.map((p) => p.instance.id);
       const label = ids.length > 1 ? `${ids[0]} +${ids.length - 1}` : ids[0]!;
@@ -135,9 +138,9 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
       for (const p of group) await writeFragmentFiles(p);
 
       report({ phase: 'configure' });
-      const configured = options.signal?.aborted
+      const configuredP = configuring.then(() => options.signal?.aborted
         ? { ok: false as const, reason: 'the build was interrupted', quoted: [] }
-        : await configure({
+        : configure({
             kernelDir: tree.dir,
             scratchDir,
             defconfig: group[0]!.defconfig,
@@ -145,7 +148,9 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
             makeArgs: toolchain.makeArgs,
             memoFile: path.join(layout.configMemo, `${memoKey}.config`),
             signal: options.signal,
-          });
+          }));
+      configuring = configuredP.catch(() => undefined);
+      const configured = await configuredP;
 
       report({ phase: 'check' });
       let key = '';
@@ -172,7 +177,7 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
           arch: toolchain.arch,
           initramfsDigest: initramfs.digest,
         });
-        const earlier = outcomes.get(key);
+        const earlier = inFlight.get(key);
         if (suiteValue !== 'y') {
           outcome = {
             ok: false,
@@ -182,16 +187,21 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
             warningCount: 0,
           };
         } else if (earlier) {
-          outcome = earlier;
+          outcome = await earlier;
           deduplicated = true;
         } else {
-          const meta = await readEntry(layout, key);
-          if (meta) {
-            outcome = { ok: true, meta, status: 'cached' };
-          } else {
+          const dotConfig = configured.dotConfig;
+          const making = (async (): Promise<Outcome> => {
+            const meta = await readEntry(layout, key);
+            if (meta) return { ok: true, meta, status: 'cached' };
             report({ phase: 'make' });
-            outcome = await compileKernel(context, key, configured.dotConfig, (line) => report({ phase: 'make', detail: line }));
-          }
+            const onLine = (line: string) => report({ phase: 'make', detail: line });
+            return options.compiler
+              ? options.compiler({ key, dotConfig, label, context, onProgress: onLine })
+              : compileKernel(context, key, dotConfig, onLine);
+          })();
+          inFlight.set(key, making);
+          outcome = await making;
         }
         outcomes.set(key, outcome);
       }
@@ -210,7 +220,11 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
       }
       const first = results.get(group[0]!.instance.id)!;
       report({ phase: 'done', status: first.status, detail: first.failure?.reason });
-    }
+  };
+  try {
+    // A compiler elsewhere (the farm's hosts) takes several builds at once; here they run one at a time.
+    if (options.compiler) await Promise.all([...groups].map(buildGroup));
+    else for (const entry of groups) await buildGroup(entry);
   } finally {
     await rm(scratchDir, { recursive: true, force: true });
     for (const outcome of outcomes.values()) {

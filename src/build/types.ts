@@ -1,6 +1,7 @@
 import type { KconfigSetting, Scenario } from '../scenarios/types.js';
 import type { TortureSuite } from '../scenarios/suites.js';
 import type { ConfigMismatch } from './config.js';
+import type { CompileContext, CompileOutcome } from './compile.js';
 
 /** One scenario instance that needs a kernel, and where its files go. */
 export interface BuildInstance {
@@ -53,7 +54,15 @@ export interface BuildOptions {
   reporter?: BuildReporter;
   /** Aborts running make processes; the build in progress leaves no cache entry. */
   signal?: AbortSignal;
+  /**
+   * Compiles a configured kernel elsewhere (kvm-remote's hosts) and commits it to the
+   * cache under its key, as compileKernel does here. With it, builds run side by side.
+   */
+  compiler?: KernelCompiler;
 }
+
+/** One configured kernel to compile; the outcome has compileKernel's shape. */
+export type KernelCompiler = (job: { key: string; dotConfig: string; label: string; context: CompileContext; onProgress: (line: string) => void }) => Promise<CompileOutcome>;
 
 /**
  * - `built`: compiled in this call.

@@ -110,6 +110,8 @@ export const REMOTE_FLAGS: readonly FlagSpec[] = [
   flag('min-hosts', 'value', 'Hosts that must be ready to start', { shown: 'all listed' }),
   flag('gather-timeout', 'value', 'Once --min-hosts are ready, wait this long for the rest; also the limit for reaching --min-hosts: seconds (120) or 30s, 2m', { shown: defaultText('gatherTimeoutMs') }),
   flag('retries', 'value', 'Reruns of an instance whose host was lost under it', { shown: String(DEFAULTS.retries) }),
+  flag('build-on', 'value', 'Build the kernels on the hosts (side by side, each with -j its CPUs) or here', { choices: ['hosts', 'here'], shown: 'hosts when one can build' }),
+  flag('lost-grace', 'value', 'How long a lost host\'s guests are waited for before they are rerun elsewhere: seconds (60) or 30s, 2m', { shown: defaultText('lostGraceMs') }),
 ];
 
 /** Registers a table of flags on a parser; no yargs defaults, so "not given" stays undefined and DEFAULTS decide. */

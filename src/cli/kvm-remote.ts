@@ -1,5 +1,5 @@
 import { createLogUpdate } from 'log-update';
-import { formatProgress, remote, type RemoteInput, type RemoteProgress, type RemoteSummary } from '../index.js';
+import { formatProgress, remote, resume, type RemoteInput, type RemoteProgress, type RemoteSummary, type ResumeOptions } from '../index.js';
 import { parseDuration } from '../util/duration.js';
 import { EXIT, reportError, usageError } from './errors.js';
 import { AGAIN_FLAGS, refuse, refusedFlag, REMOTE_FLAGS, RUN_FLAGS, wholeNumber, type FlagSpec } from './flags.js';
@@ -9,11 +9,11 @@ import { definedOnly, flagText, runInputFromFlags, strictParser, wantsHelp, type
 import { wantsLiveView } from '../util/terminal.js';
 import { parseSlurmWord, splitSlurmArgs } from './slurm-args.js';
 
-const USAGE = 'kvm-remote "HOST1 HOST2 ..." [kvm-run options]\nkvm-remote "HOST1 HOST2 ..." RUNDIR [kvm-again options]\nkvm-remote --slurm "SALLOC ARGS" [RUNDIR] [options]';
+const USAGE = 'kvm-remote "HOST1 HOST2 ..." [kvm-run options]\nkvm-remote "HOST1 HOST2 ..." RUNDIR [kvm-again options]\nkvm-remote --resume RUNDIR [--ssh-config FILE] [--accept-new-host-keys] [--qemu-cmd BIN]\nkvm-remote --slurm "SALLOC ARGS" [RUNDIR] [options]';
 
 /** `--gather-timeout`: a bare number is seconds here (a wait for hosts, not a test duration). */
-export function parseGatherTimeout(text: string): number {
-  return parseDuration(/^\d+$/.test(text.trim()) ? `${text.trim()}s` : text, '--gather-timeout') * 1000;
+export function parseGatherTimeout(text: string, flag = '--gather-timeout'): number {
+  return parseDuration(/^\d+$/.test(text.trim()) ? `${text.trim()}s` : text, flag) * 1000;
 }
 
 /** The hosts word: names separated by spaces, as kvm-remote.sh takes them; each name is checked by the library. */
@@ -25,7 +25,6 @@ export function parseHostList(text: string): string[] {
 
 /** kvm.sh's and kvm-again.sh's flags that cannot apply to a run on other hosts, and why. */
 const REMOTE_REFUSALS: Record<string, string> = {
-  buildonly: 'kvm-remote builds and then runs on the hosts; use kvm-run --buildonly to only build',
   allcpus: 'each host runs on all of its own CPUs already',
   gdb: 'a debugger attaches to a guest on this machine; use kvm-run --gdb',
   remote: 'kvm-remote passes it on by itself; leave it out',
@@ -55,6 +54,9 @@ function remoteFields(flags: ParsedFlags): RemoteFields {
     minHosts: number('min-hosts'),
     gatherTimeoutMs: text('gather-timeout') === undefined ? undefined : parseGatherTimeout(text('gather-timeout')!),
     retries: number('retries'),
+    buildOn: text('build-on') as RemoteInput['buildOn'],
+    // 0 is a grace too: rerun a lost host's instances at once, as before --lost-grace existed.
+    lostGraceMs: text('lost-grace') === undefined ? undefined : /^\s*0+s?\s*$/.test(text('lost-grace')!) ? 0 : parseGatherTimeout(text('lost-grace')!, '--lost-grace'),
   });
 }
 
@@ -77,6 +79,7 @@ export async function parseKvmRemoteArgs(argv: string[], env: NodeJS.ProcessEnv 
     if (flags._.length > 0) throw usageError(`unexpected word "${flags._[0]}" after the run directory`);
     const link = flagText(flags, 'link');
     if (link === 'inplace' || link === 'inplace-force') throw usageError(`--link ${link}: kvm-remote gathers results into a new run directory; use --link hard, soft or copy`);
+    if (flags['build-on'] !== undefined) throw usageError('--build-on: a rerun builds nothing; it boots the kernels of the run directory given');
     const again = againInputFromFlags(flags, second);
     return { hosts, source: { kind: 'again', options: again }, ...(again.accel ? { accel: again.accel } : {}), ...remoteFields(flags) };
   }
@@ -86,11 +89,40 @@ export async function parseKvmRemoteArgs(argv: string[], env: NodeJS.ProcessEnv 
     throw usageError('--jitter: kvm-remote does not run jitter on the hosts; use kvm-run --jitter on each machine, or leave it out');
   }
   const run = runInputFromFlags(flags);
-  return { hosts, source: { kind: 'build', options: run }, ...(run.accel ? { accel: run.accel } : {}), ...remoteFields(flags) };
+  const { buildonly, ...build } = run;
+  return { hosts, source: { kind: 'build', options: build }, ...(build.accel ? { accel: build.accel } : {}), ...(buildonly ? { buildonly: true } : {}), ...remoteFields(flags) };
+}
+
+/**
+ * `--resume RUNDIR` and the few options a resumed run takes: how to reach the hosts
+ * and which qemu to run there. Everything else is the run's own, from its journal.
+ */
+export function parseResumeArgs(argv: string[]): ResumeOptions {
+  const [, runDir, ...rest] = argv;
+  if (runDir === undefined || runDir.startsWith('-')) throw usageError('--resume needs the run directory: kvm-remote --resume RUNDIR');
+  const options: ResumeOptions = { runDir };
+  for (let i = 0; i < rest.length; i++) {
+    const word = rest[i]!;
+    const value = (): string => {
+      const v = rest[++i];
+      if (v === undefined) throw usageError(`${word} needs a value`);
+      return v;
+    };
+    if (word === '--ssh-config' || word === '-F') options.sshConfigFile = value();
+    else if (word === '--qemu-cmd') options.qemuCmd = value();
+    else if (word === '--accept-new-host-keys') options.acceptNewHostKeys = true;
+    else throw usageError(`--resume takes only --ssh-config, --accept-new-host-keys and --qemu-cmd (the rest is the run's own): "${word}"`);
+  }
+  return options;
 }
 
 /** One line per host after the usual summary: how it served the run. */
 export function printHosts(summary: RemoteSummary, out: (line: string) => void): void {
+  for (const h of summary.builds?.hosts ?? []) {
+    if (!h.builder) out(`build ${h.name}: guests only (${h.why ?? 'cannot build'})`);
+    else out(`build ${h.name}: ${h.builds.length} kernel(s) built with -j${h.cpus}, ${h.source ? `${h.source.bytes} source bytes sent` : 'no source sent'}${h.lost ? `; lost: ${h.lost}` : ''}`);
+  }
+  if (summary.builds?.builtHere.length) out(`built here after losing their hosts: ${summary.builds.builtHere.join(' ')}`);
   for (const h of summary.hosts) {
     if (h.failure) {
       out(`host ${h.name}: FAILED: ${h.failure}${h.batches.length ? ` (after ${h.batches.length} batch(es))` : ''}`);
@@ -137,6 +169,17 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       io.out(await strictParser([], 'kvm-remote', USAGE, REMOTE_BUILD_SPECS).getHelp());
       io.out('\nWith RUNDIR, kvm-again\'s options apply instead of kvm-run\'s (see kvm-again --help).');
       return EXIT.ok;
+    }
+    if (argv[0] === '--resume') {
+      const options = parseResumeArgs(argv);
+      const display = progressOutput(io, isLive(io));
+      return await runAndReport(io, async (signal) => {
+        try {
+          return await resume({ ...options, log: display.out, onProgress: display.progress, signal });
+        } finally {
+          display.done();
+        }
+      }, (summary) => printHosts(summary, io.out));
     }
     const options = await parseKvmRemoteArgs(argv);
     const display = progressOutput(io, isLive(io));

@@ -22,9 +22,10 @@ export interface Collected {
  * it with safeExtract: the host is not trusted, so nothing it sends can land outside
  * the instance directory or be anything but a regular result file. Unpacked into a
  * fresh directory inside the instance directory first, so a refused or cut-off
- * archive never replaces the console streamed live.
+ * archive never replaces the console streamed live. `consoleAs` names the console
+ * differently (an extra attempt's, kept beside the judged one).
  */
-export async function collectResults(host: Host, remoteDir: string, localDir: string): Promise<Collected> {
+export async function collectResults(host: Host, remoteDir: string, localDir: string, consoleAs?: string): Promise<Collected> {
   const staging = await mkdtemp(path.join(localDir, '.collect-'));
   try {
     const tar = await host.spawn(['tar', '-c', '-f', '-', '-C', remoteDir, '--', ...RESULT_FILES], { timeoutMs: COLLECT_MS });
@@ -38,7 +39,7 @@ export async function collectResults(host: Host, remoteDir: string, localDir: st
     const written: string[] = [];
     if (!failed) {
       for (const rel of unpacked.written) {
-        await rename(path.join(staging, rel), path.join(localDir, rel));
+        await rename(path.join(staging, rel), path.join(localDir, consoleAs && rel === INSTANCE_FILES.consoleLog ? consoleAs : rel));
         written.push(rel);
       }
     }

@@ -14,6 +14,8 @@ import { notRun } from './run-guest-on.js';
 import { Scheduler, type GuestSteps } from './scheduler.js';
 import type { RemoteBatchReport, RemoteSummary } from './types.js';
 import { WorkQueue } from './work-queue.js';
+import type { Journal } from './journal.js';
+import type { ResumeSeed } from './scheduler.js';
 
 export interface CoordinateInput {
   hosts: readonly string[];
@@ -36,6 +38,16 @@ export interface CoordinateInput {
   onProgress?: (progress: RemoteProgress) => void;
   clock?: Clock;
   signal?: AbortSignal;
+  /** `--lost-grace`: a lost host's guests are waited for this long before they are rerun. Default 0 (rerun at once). */
+  lostGraceMs?: number;
+  /** The run directory's journal: every placement, end, judgement and loss. */
+  journal?: Journal;
+  /** A resumed run: where the dead coordinator left off. */
+  resume?: ResumeSeed;
+  /** Each host's run tag (a resumed run keeps the tags its guests carry). */
+  tags?: ReadonlyMap<string, string>;
+  /** Once minHosts are ready, wait this long for the rest (default gatherTimeoutMs). */
+  countdownMs?: number;
 }
 
 export interface CoordinateOutcome {
@@ -62,8 +74,10 @@ export async function coordinate(input: CoordinateInput): Promise<CoordinateOutc
   const clock = input.clock ?? realClock;
   const { signal, log } = input;
   const startedAt = clock.now();
+  let waitingFor: (m: Member) => boolean = () => false;
   const fleet = new Fleet({
     hosts: input.hosts, steps: input.fleetSteps, log, clock, maxReconnects: input.maxReconnects, pathsFor: input.pathsFor, ...(signal ? { signal } : {}),
+    keepGuests: (m) => waitingFor(m), ...(input.tags ? { tags: input.tags } : {}),
   });
   const members = fleet.members;
   const queue = new WorkQueue(input.instances);
@@ -72,8 +86,10 @@ export async function coordinate(input: CoordinateInput): Promise<CoordinateOutc
     () => Math.ceil(queue.cpus / Math.max(1, ...members.map((m) => m.probe?.cpus ?? 1))), clock);
   const scheduler = new Scheduler({
     fleet, queue, results: input.results, runDir: input.runDir, retries: input.retries, steps: input.guestSteps, log, progress, clock, ...(signal ? { signal } : {}),
+    ...(input.lostGraceMs ? { lostGraceMs: input.lostGraceMs } : {}), ...(input.journal ? { journal: input.journal } : {}), ...(input.resume ? { resume: input.resume } : {}),
   });
-  const gather = gatherMachines(fleet.machines, { minHosts: input.minHosts, gatherTimeoutMs: input.gatherTimeoutMs, clock });
+  waitingFor = (m) => scheduler.waitingFor(m);
+  const gather = gatherMachines(fleet.machines, { minHosts: input.minHosts, gatherTimeoutMs: input.gatherTimeoutMs, clock, ...(input.countdownMs !== undefined ? { countdownMs: input.countdownMs } : {}) });
   const onAbort = (): void => {
     gather.quorum.cancel(new KvmFarmError('KVMFARM_INTERRUPTED', 'interrupted while gathering hosts'));
     fleet.stopGuests('interrupted: stopping its guests');

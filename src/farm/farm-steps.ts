@@ -16,6 +16,7 @@ import type { RemoteLog } from './remote-log.js';
 import { runGuestOn } from './run-guest-on.js';
 import type { GuestSteps } from './scheduler.js';
 import { sweepRun } from './sweep.js';
+import { readBootId } from './detached-guest.js';
 
 export interface RealFleetInput {
   connect: HostConnectOptions;
@@ -39,6 +40,7 @@ export function realFleetSteps(input: RealFleetInput): FleetSteps {
     probe: (host) => probeHost(host, { qemuBinary: input.qemuBinary, accel: input.accel, remoteDir: input.remoteDir, ...signal }),
     ship: (host, paths, begin) => shipKernels(host, paths, { blobs: input.blobs, queue: shipQueue, timeoutMs: input.shipTimeoutMs, now: Date.now, ...signal }, begin),
     sweep: (host, tag) => sweepRun(host, tag),
+    bootId: (host) => (host.name === LOCALHOST ? Promise.resolve(undefined) : readBootId(host)),
     cleanUp: (m, host, keep) => cleanUpHost(m.name, host, m.paths!, m.tag, keep, input.log),
   };
 }
@@ -60,13 +62,14 @@ export interface RealGuestInput {
 export function realGuestSteps(input: RealGuestInput): GuestSteps {
   const stopFile = path.join(input.runDir, RUN_FILES.stop);
   return {
-    place: (m, batch) => placeOnHost({
+    place: (m, batch, keep) => placeOnHost({
       runDir: input.runDir, batches: [batch], commands: input.commands, accel: m.probe!.accel, blobs: input.blobs, ...(m.paths ? { paths: m.paths } : {}),
+      ...(keep?.attempts ? { attempts: keep.attempts } : {}), ...(keep?.tokens ? { tokens: keep.tokens } : {}),
     }),
-    run: ({ instance, member: m, host, placed, onExit }) => runGuestOn({
+    run: ({ instance, member: m, host, placed, onExit, reattach, follow, consoleAs }) => runGuestOn({
       instance, host, local: m.name === LOCALHOST, placed, runDir: input.runDir, tag: m.tag,
       durationSeconds: input.durationSeconds, shutdownGraceSeconds: input.shutdownGraceSeconds, bootTimeoutSeconds: input.bootTimeoutSeconds,
-      stopFile, onExit,
+      stopFile, onExit, ...(reattach ? { reattach } : {}), ...(follow ? { follow } : {}), ...(consoleAs ? { consoleAs } : {}),
       onRefused: (refused) => input.log.event(m.name, `${instance}: refused from the host's result tarball: ${refused.map((r) => `${r.path} (${r.reason})`).join(', ')}`),
       ...(input.signal ? { signal: input.signal } : {}),
     }),

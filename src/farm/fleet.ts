@@ -23,6 +23,8 @@ export interface FleetSteps {
   sweep(host: Host, tag: string): Promise<number | null>;
   /** The host's last step: stop what is left, remove the work directory unless `keep`. */
   cleanUp(member: Member, host: Host, keep: boolean): Promise<void>;
+  /** The host's boot_id, read at every connect and reconnect; undefined when it cannot be read. */
+  bootId?(host: Host): Promise<string | undefined>;
 }
 
 /**
@@ -38,6 +40,8 @@ export interface FleetEvents {
   lost: [member: Member, why: string];
   /** A host is out of the run for good. */
   failed: [member: Member];
+  /** A lost host answered again with another boot_id: every guest it had is gone. */
+  rebooted: [member: Member];
 }
 
 export interface FleetOptions {
@@ -50,6 +54,14 @@ export interface FleetOptions {
   /** Each host's work area; undefined for localhost (nothing to ship, nothing to remove). */
   pathsFor: (host: string) => RemotePaths | undefined;
   signal?: AbortSignal;
+  /**
+   * Asked when a lost host is back on the same boot: true when guests of this run
+   * are still wanted there (they are re-attached to), so nothing is swept and the host
+   * is not probed again.
+   */
+  keepGuests?: (m: Member) => boolean;
+  /** Each host's run tag, when the run is resumed (the guests already on the hosts carry them). */
+  tags?: ReadonlyMap<string, string>;
 }
 
 /** How long a guest that ended with its connection gone may wait for the host's loss to be recorded. */
@@ -75,7 +87,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       clock: o.clock,
       sink: (line, t) => o.log.transition(line, t.host, `state ${t.to}: ${t.reason}`, t.to === 'running' || t.to === 'ready' || t.to === 'collecting'),
     });
-    this.members = [...machines.keys()].map((name) => newMember(name, machines.get(name)!, o.pathsFor(name)));
+    this.members = [...machines.keys()].map((name) => newMember(name, machines.get(name)!, o.pathsFor(name), o.tags?.get(name)));
   }
 
   get machines(): HostStateMachine[] {
@@ -189,6 +201,21 @@ export class Fleet extends EventEmitter<FleetEvents> {
     m.retries = 0;
     const ms = (host as { connectMs?: number }).connectMs;
     const connectMs = ms === undefined ? '' : ` in ${ms} ms`;
+    const before = m.bootId;
+    const bootId = steps.bootId ? await steps.bootId(host).catch(() => undefined) : undefined;
+    if (!stillMine(m, host, rejoining ? 'rejoining' : 'connecting')) return m.machine.state;
+    if (bootId) m.bootId = bootId;
+    const rebooted = rejoining && before !== undefined && bootId !== undefined && bootId !== before;
+    if (rebooted) {
+      log.event(m.name, `rebooted: boot_id ${before} is now ${bootId}; the guests it had are gone`);
+      this.emit('rebooted', m);
+    }
+    if (rejoining && !rebooted && bootId !== undefined && this.o.keepGuests?.(m)) {
+      // Same boot, guests still running there: follow them again at once, no sweep, no new probe.
+      m.machine.transition('probing', `reconnected${connectMs}; same boot (${bootId}): its guests are still there`);
+      m.machine.transition('ready', 're-attaching to its guests');
+      return m.machine.state;
+    }
     if (rejoining) {
       // Guests started before the loss may still run there: they would take CPUs the new batches are given.
       const killed = await steps.sweep(host, m.tag);

@@ -1,5 +1,7 @@
 /** The farm: gather hosts, ship kernels, run batches from one shared queue, collect and judge. */
 export { remoteRun } from './remote-run.js';
+export { resumeRemote, type ResumeOptions } from './resume-run.js';
+export { JOURNAL_FILE, readJournal, type JournalState } from './journal.js';
 export type { HostReport, RemoteBatchReport, RemoteOptions, RemoteSource, RemoteSummary } from './types.js';
 export { LOCALHOST } from './connect-hosts.js';
 export { REMOTE_LOG } from './remote-log.js';

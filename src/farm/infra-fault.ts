@@ -1,5 +1,5 @@
 import type { Verdict } from '../analyze/types.js';
-import type { InfraFault, InfraFaultKind } from '../qemu/types.js';
+import type { GuestRun, InfraFault, InfraFaultKind } from '../qemu/types.js';
 import type { Host } from '../transport/index.js';
 import type { InstanceResult } from '../report/types.js';
 import { printable } from '../util/printable.js';
@@ -74,6 +74,21 @@ export async function freeKiB(host: Host, dir: string): Promise<number | null> {
   if (!df || df.exitCode !== 0) return null;
   const available = Number(df.stdout.trim().split('\n')[1]?.trim().split(/\s+/)[3]);
   return Number.isFinite(available) ? available : null;
+}
+
+/** True when the file system holding `dir` on the host is (nearly) full. */
+export async function diskFull(host: Host, dir: string): Promise<boolean> {
+  const free = await freeKiB(host, dir);
+  return free !== null && free < DISK_FULL_BELOW_KIB;
+}
+
+/** A guest that could not be started on a host that answers: the fault it shows (a full disk, a missing qemu, ...). */
+export async function startFault(host: Host, dir: string, guest: GuestRun): Promise<GuestRun> {
+  const infraFault = classifyGuestEnd({
+    host: host.name, exitCode: guest.exitCode, signal: guest.signal, killedByUs: false, startError: guest.startError, qemuOutput: guest.startError ?? '',
+    consoleBytes: 0, freeKiB: await freeKiB(host, dir), consoleDir: dir,
+  });
+  return infraFault ? { ...guest, infraFault } : guest;
 }
 
 export interface InfraDecision {

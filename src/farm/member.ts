@@ -20,6 +20,8 @@ export interface Member {
   readonly paths?: RemotePaths;
   /** In the environment of every guest started here, so a sweep finds them (and nothing else). */
   readonly tag: string;
+  /** The host's /proc/sys/kernel/random/boot_id as last read: a new one means it rebooted. */
+  bootId?: string;
   /** Connection attempts since the last success: the backoff grows with it. */
   retries: number;
   /** A pending reconnect (unreachable or lost host): the clock's timer handle. */
@@ -28,12 +30,12 @@ export interface Member {
   report: Omit<HostReport, 'batches' | 'state' | 'failure'>;
 }
 
-export function newMember(name: string, machine: HostStateMachine, paths?: RemotePaths): Member {
+export function newMember(name: string, machine: HostStateMachine, paths?: RemotePaths, tag?: string): Member {
   return {
     name,
     machine,
     ...(paths ? { paths } : {}),
-    tag: randomBytes(8).toString('hex'),
+    tag: tag ?? randomBytes(8).toString('hex'),
     retries: 0,
     report: { name, losses: 0, blobBytesShipped: 0, tarBytesShipped: 0 },
   };

@@ -19,6 +19,10 @@ export interface PlaceInput {
   /** The host's work area; absent for localhost. */
   paths?: RemotePaths;
   blobs: BlobIndex;
+  /** Each instance's attempt number: every attempt gets its own directory on the host, so a late one never mixes with a rerun. */
+  attempts?: ReadonlyMap<string, number>;
+  /** Boot tokens to keep (a resumed run follows guests started with them); others get a fresh one. */
+  tokens?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -33,7 +37,7 @@ export async function placeOnHost(input: PlaceInput): Promise<Map<string, Placed
     for (const { id } of batch.instances) {
       const recorded = input.commands.get(id)!;
       const localKernel = valueAfter(recorded.argv, '-kernel')!;
-      const token = newBootToken();
+      const token = input.tokens?.get(id) ?? newBootToken();
       // The prepared command's binary is the one kvm-again chose, never a recorded word.
       const qemuBinary = recorded.argv[0]!;
       const local = retargetQemuCommand(recorded, { kernel: localKernel, consoleLog: path.join(input.runDir, id, INSTANCE_FILES.consoleLog), accel: input.accel, token, qemuBinary });
@@ -44,7 +48,8 @@ export async function placeOnHost(input: PlaceInput): Promise<Map<string, Placed
         continue;
       }
       const needs = await input.blobs.ofCommand(recorded);
-      const remoteConsole = path.posix.join(remoteInstanceDir(input.paths, id), INSTANCE_FILES.consoleLog);
+      const attempt = input.attempts?.get(id);
+      const remoteConsole = path.posix.join(remoteInstanceDir(input.paths, attempt === undefined ? id : `${id}@${attempt}`), INSTANCE_FILES.consoleLog);
       const remote = retargetQemuCommand(recorded, { kernel: remoteBlob(input.paths, needs.get('-kernel')!.hash), consoleLog: remoteConsole, accel: input.accel, token, qemuBinary });
       const initrd = needs.get('-initrd');
       if (initrd) remote.argv[remote.argv.lastIndexOf('-initrd') + 1] = remoteBlob(input.paths, initrd.hash);

@@ -10,6 +10,8 @@ export interface QuorumOptions {
   minHosts?: number;
   /** `--gather-timeout`: the countdown once the minimum is ready, and the limit for reaching it. */
   gatherTimeoutMs: number;
+  /** The countdown alone, when it differs (a resumed run starts as soon as one host answers). */
+  countdownMs?: number;
   /** Why a host is not ready, for the error and the start report; defaults to what markNotReady was told. */
   explain?: (host: string) => string;
   clock?: Clock;
@@ -64,6 +66,7 @@ export class Quorum {
   private readonly explain: (host: string) => string;
   private deadline: unknown;
   private countdown: unknown;
+  private countdownMs?: number;
   private state: 'gathering' | 'started' | 'failed' = 'gathering';
   private settle!: { resolve: (s: QuorumStart) => void; reject: (e: Error) => void };
 
@@ -78,6 +81,7 @@ export class Quorum {
       throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--gather-timeout ${options.gatherTimeoutMs}: must be a finite time, 0 or more`);
     }
     this.timeoutMs = options.gatherTimeoutMs;
+    if (options.countdownMs !== undefined) this.countdownMs = options.countdownMs;
     this.clock = options.clock ?? realClock;
     this.explain = options.explain ?? ((host) => this.whys.get(host) ?? 'not ready yet');
     this.t0 = this.clock.now();
@@ -99,7 +103,7 @@ export class Quorum {
     if (this.state !== 'gathering') return;
     if (this.ready.length === this.hosts.length) this.start('all-ready');
     else if (this.ready.length >= this.minHosts && this.countdown === undefined) {
-      this.countdown = this.clock.setTimeout(() => this.start('countdown'), this.timeoutMs);
+      this.countdown = this.clock.setTimeout(() => this.start('countdown'), this.countdownMs ?? this.timeoutMs);
     }
   }
 

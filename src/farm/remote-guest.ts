@@ -3,29 +3,21 @@ import { writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Refusal } from './safe-extract.js';
-import type { Host, SpawnHandle } from '../transport/index.js';
+import type { Host } from '../transport/index.js';
 import { SETTING } from '../qemu/build-command.js';
 import { formatRetval, guestDeadline } from '../qemu/guest-end.js';
 import { KernelOutputScan } from '../qemu/kernel-output.js';
 import type { Accel, GuestRun, QemuCommand } from '../qemu/types.js';
 import { INSTANCE_FILES } from '../rundir/layout.js';
 import { collectResults } from './collect.js';
-import { classifyGuestEnd, freeKiB } from './infra-fault.js';
+import { classifyGuestEnd, diskFull, freeKiB, startFault } from './infra-fault.js';
+import { followWords, hostLimitSeconds, launchWords, parseBootId, parseGuestEnd, stopGuest, type GuestEnd } from './detached-guest.js';
 import { taggedWords } from './sweep.js';
-
-/**
- * Runs qemu in the background and follows its console file on stdout until qemu
- * ends, then exits with qemu's status: one channel carries the live console, qemu's
- * own output (stderr) and the end of the guest. The instance directory is made here,
- * as the guest is placed on a host only when it starts. A fixed script: the console
- * path is $1, the qemu words follow it.
- */
-export const GUEST_SCRIPT =
-  'c=$1; shift; mkdir -p -- "${c%/*}" || exit 1; "$@" </dev/null >&2 2>&1 & q=$!; ' +
-  'tail -s 0.1 -c +1 -F --pid=$q -- "$c" 2>/dev/null; wait $q';
 
 /** After a kill, how long the host may take to report the guest's end before it is given up on. */
 const KILL_WAIT_MS = 30_000;
+/** A console channel that keeps failing on a connection that stays up is given up on after this many new tries. */
+const MAX_REATTACH = 20;
 
 export interface RemoteGuestOptions {
   instance: string;
@@ -51,57 +43,83 @@ export interface RemoteGuestOptions {
   onExit?: () => void;
   /** Told about every entry of the host's result tarball that was refused. */
   onRefused?: (refusals: Refusal[]) => void;
+  /** Told the host's boot_id once the guest is started there (journal). */
+  onLaunched?: (bootId: string | undefined) => void;
+  /** Told when the console's channel dropped and a new connection is awaited. */
+  onDetached?: (why: string) => void;
+  /**
+   * Called when the connection drops: resolves with a new connection to the same boot
+   * of the host (the guest is followed on from where it was), or null to give it up.
+   * Without it a dropped connection ends the attempt as lost, as before.
+   */
+  reattach?: (from: Host) => Promise<Host | null>;
+  /** Follow a guest started earlier (a resumed run): it is launched only if it never was; its console is fetched from the start. */
+  follow?: boolean;
+  /** When the guest started (a resumed run's follow): its deadlines count from there. */
+  startedAt?: number;
+  /**
+   * Asked once the guest has ended: the name its console is collected under when it
+   * is not console.log (a lost attempt that came back, an extra attempt); qemu-output
+   * and qemu-retval are then not written. The live stream follows a rename by itself.
+   */
+  consoleAs?: () => string | undefined;
 }
 
 type EndReason = 'exited' | 'noOutput' | 'timedOut' | 'stopped';
 
 /**
  * One guest on a host, with runGuest's rules (boot limit, duration plus grace, quiet
- * console, STOP, abort). The console streams into the local run directory as it is
- * written; once qemu ends the host's copy is fetched whole (as a tarball, unpacked
- * with safeExtract), so console.log is exact.
+ * console, STOP, abort). The guest runs detached on the host (detached-guest.ts); its
+ * console streams into the local run directory over a follower channel, which is
+ * opened again from the byte it stopped at when a connection drops and `reattach`
+ * hands over a new one. Once qemu ends the host's copy is fetched whole (as a
+ * tarball, unpacked with safeExtract), so console.log is exact.
  * Resolves with one GuestRun whatever happened, a lost host included.
  */
 export async function runRemoteGuest(options: RemoteGuestOptions): Promise<GuestRun> {
-  const { host, command, localDir } = options;
+  const { command, localDir } = options;
+  let host = options.host;
   const consoleLog = path.join(localDir, INSTANCE_FILES.consoleLog);
+  const remoteDir = path.posix.dirname(options.remoteConsole);
   const token = command.settings[SETTING.token] ?? '';
   const accel = (command.settings[SETTING.accel] ?? 'tcg') as Accel;
   const quietS = options.quietSeconds ?? 10;
-  const started = Date.now();
-  const base = { instance: options.instance, host: host.name, logPath: consoleLog, token, accel };
-
-  let handle: SpawnHandle;
-  try {
-    const words = ['sh', '-c', GUEST_SCRIPT, 'sh', options.remoteConsole, ...command.argv];
-    handle = await host.spawn(options.tag ? taggedWords(options.tag, words) : words, { cpus: guestCpus(command.argv) });
-  } catch (error) {
+  let started = Date.now();
+  const base = { instance: options.instance, host: host.name, logPath: path.join(localDir, INSTANCE_FILES.consoleLog), token, accel };
+  const failed = (why: string): GuestRun => {
     options.onExit?.();
-    return { ...base, exitCode: null, signal: null, timedOut: false, noOutput: false, stopped: false, startError: `${host.name}: ${(error as Error).message}`, durationMs: Date.now() - started };
+    return { ...base, exitCode: null, signal: null, timedOut: false, noOutput: false, stopped: false, startError: `${host.name}: ${why}`, durationMs: Date.now() - started };
+  };
+
+  // Launching is idempotent: a followed guest (resume) is started only if the dead coordinator never got to it.
+  try {
+    const limit = hostLimitSeconds(options);
+    const words = launchWords(remoteDir, limit, command.argv);
+    const launched = await host.run(options.tag ? taggedWords(options.tag, words) : words, { timeoutMs: 60_000 });
+    if (launched.exitCode !== 0) return await startFault(host, remoteDir, failed(`could not start the guest: ${firstLines(launched.stderr) || `exit ${launched.exitCode ?? launched.signal}`}`));
+    // A guest already there keeps its deadlines from when it was placed.
+    if (/^existing$/m.test(launched.stdout) && options.startedAt !== undefined) started = options.startedAt;
+    options.onLaunched?.(parseBootId(launched.stdout));
+  } catch (error) {
+    return failed((error as Error).message);
   }
-  handle.stdin.end();
+  // A resumed follow starts at byte 0 too: the host's console is the whole truth.
   const live = createWriteStream(consoleLog);
-  const output: Buffer[] = [];
   const kernel = new KernelOutputScan();
-  let lastGrowth = started;
-  let bytes = 0;
-  handle.stdout.on('data', (chunk: Buffer) => {
-    live.write(chunk);
-    bytes += chunk.length;
-    lastGrowth = Date.now();
-    kernel.feed(chunk);
-  });
-  handle.stderr.on('data', (chunk: Buffer) => output.push(chunk));
+  let lastGrowth = Date.now();
+  let offset = 0;
 
   let reason = 'exited' as EndReason;
   let killedAt = 0;
+  let waiting = false;
   let giveUp: () => void = () => {};
   const abandoned = new Promise<null>((resolve) => (giveUp = () => resolve(null)));
-  const kill = (signal: string): void => {
-    handle.kill(signal);
+  const kill = (signal: 'TERM' | 'KILL'): void => {
     killedAt ||= Date.now();
+    void stopGuest(host, remoteDir, signal);
   };
   const decide = (): void => {
+    if (waiting) return;
     // A host that neither ends the guest nor drops the connection must not hold the run forever.
     if (killedAt && Date.now() - killedAt > KILL_WAIT_MS) giveUp();
     if (reason !== 'exited') return;
@@ -109,8 +127,8 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
     const elapsedS = (now - started) / 1000;
     if (options.signal?.aborted || existsSync(options.stopFile)) {
       reason = 'stopped';
-      kill('SIGTERM');
-      setTimeout(() => kill('SIGKILL'), (options.termGraceSeconds ?? 3) * 1000).unref();
+      kill('TERM');
+      setTimeout(() => kill('KILL'), (options.termGraceSeconds ?? 3) * 1000).unref();
       return;
     }
     const cut = guestDeadline({
@@ -125,21 +143,59 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
     });
     if (cut) {
       reason = cut;
-      kill('SIGKILL');
+      kill('KILL');
     }
   };
   // Deadlines are checked each second; the guest's end itself arrives as the channel's exit event.
   const timer = setInterval(decide, 1000);
   options.signal?.addEventListener('abort', decide);
-  let exitCode: number | null = null;
-  let signal: string | null = null;
+  let end: GuestEnd | undefined;
   let lost: string | null = null;
+  let reattached = 0;
   try {
-    const status = await Promise.race([handle.exited, abandoned]);
-    if (status) ({ exitCode, signal } = fromShell(status.exitCode, status.signal));
-    else lost = `${host.name}: qemu was still running ${KILL_WAIT_MS / 1000} s after it was killed`;
-  } catch (error) {
-    lost = `${host.name}: ${(error as Error).message}`;
+    for (;;) {
+      let stderr: Buffer[] = [];
+      try {
+        const handle = await host.spawn(followWords(remoteDir, offset));
+        handle.stdin.end();
+        handle.stdout.on('data', (chunk: Buffer) => {
+          live.write(chunk);
+          offset += chunk.length;
+          lastGrowth = Date.now();
+          kernel.feed(chunk);
+        });
+        stderr = [];
+        handle.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+        const status = await Promise.race([handle.exited, abandoned]);
+        // The channel can report its end a moment before the last of its output has been read.
+        await Promise.race([Promise.all([ended(handle.stdout), ended(handle.stderr)]), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+        if (!status) {
+          lost = `${host.name}: qemu was still running ${KILL_WAIT_MS / 1000} s after it was killed`;
+          break;
+        }
+        end = parseGuestEnd(Buffer.concat(stderr).toString('utf8'));
+        if (!end.truncated) break;
+        // The follower was cut off without its last line: the same as a dropped connection.
+        throw new Error(`the console's channel ended early (${status.exitCode ?? status.signal})`);
+      } catch (error) {
+        end = undefined;
+        if (!options.reattach || options.signal?.aborted) {
+          lost = `${host.name}: ${(error as Error).message}`;
+          break;
+        }
+        waiting = true;
+        options.onDetached?.((error as Error).message);
+        const next = ++reattached > MAX_REATTACH ? null : await options.reattach(host);
+        waiting = false;
+        if (!next) {
+          lost = `${host.name}: ${(error as Error).message}`;
+          break;
+        }
+        host = next;
+        lastGrowth = Date.now();
+        if (killedAt) killedAt = Date.now();
+      }
+    }
   } finally {
     clearInterval(timer);
     options.signal?.removeEventListener('abort', decide);
@@ -147,30 +203,41 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
     await new Promise<void>((resolve) => live.end(resolve));
   }
   const durationMs = Date.now() - started;
+  const consoleAs = options.consoleAs?.();
+  let exitCode: number | null = null;
+  let signal: string | null = null;
+  if (!lost && end) {
+    // On a full disk the session cannot write qemu's status: that is the disk's fault, found below, not a lost guest.
+    if (end.status === null && !killedAt && !(await diskFull(host, remoteDir))) lost = `${host.name}: the guest's session ended without leaving qemu's status (killed on the host?)`;
+    else if (end.status !== null) ({ exitCode, signal } = fromShell(end.status, null));
+  }
   if (!lost) {
-    const collected = await collectResults(host, path.posix.dirname(options.remoteConsole), localDir);
+    const collected = await collectResults(host, remoteDir, localDir, consoleAs);
     if (collected.refused.length > 0) options.onRefused?.(collected.refused);
   }
-  const qemuOutput = Buffer.concat(output).toString('utf8');
+  const qemuOutput = end?.output ?? '';
   // A lost attempt's files would land beside its rerun's: only its partial console is kept (renamed by the coordinator).
-  if (!lost) {
+  // Killed by us, the session had no chance to write qemu's status: the record says SIGKILL, as runGuest's would.
+  if (exitCode === null && signal === null && !lost) signal = 'SIGKILL';
+  if (!lost && !consoleAs) {
     await writeFile(path.join(localDir, INSTANCE_FILES.qemuOutput), qemuOutput);
     await writeFile(path.join(localDir, INSTANCE_FILES.qemuRetval), `${formatRetval(exitCode, signal)}\n`);
   }
   let startError = lost;
-  if (!startError && reason === 'exited' && exitCode !== 0 && bytes === 0) {
+  if (!startError && reason === 'exited' && exitCode !== 0 && offset === 0) {
     startError = firstLines(qemuOutput) || `qemu exited with status ${exitCode} on ${host.name} before writing any console output`;
   }
   const endSignal = signal ?? (exitCode === null && !lost ? 'SIGKILL' : null);
   // A lost host is the fleet's business; a stopped guest was ended on purpose.
   const consoleDir = path.posix.dirname(options.remoteConsole);
   const infraFault = lost || reason === 'stopped' ? null : classifyGuestEnd({
-    host: host.name, exitCode, signal: endSignal, killedByUs: reason !== 'exited', startError, qemuOutput, consoleBytes: bytes,
+    host: host.name, exitCode, signal: endSignal, killedByUs: reason !== 'exited', startError, qemuOutput, consoleBytes: offset,
     freeKiB: await freeKiB(host, consoleDir), consoleDir,
   });
   return {
     ...base,
     ...(infraFault ? { infraFault } : {}),
+    host: host.name,
     exitCode,
     signal: endSignal,
     timedOut: reason === 'timedOut',
@@ -179,6 +246,14 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
     startError,
     durationMs,
   };
+}
+
+/** Resolves when a stream has ended (or at once if it has). */
+function ended(stream: NodeJS.ReadableStream & { readableEnded?: boolean }): Promise<void> {
+  return stream.readableEnded ? Promise.resolve() : new Promise((resolve) => {
+    stream.once('end', () => resolve());
+    stream.once('close', () => resolve());
+  });
 }
 
 /** The guest's vCPUs (`-smp N` or `-smp cpus=N,...`): what a cluster host reserves for its step. */

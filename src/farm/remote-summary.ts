@@ -13,7 +13,8 @@ import type { RemoteStart } from './source.js';
 import type { RemoteSummary } from './types.js';
 
 export interface RecordRunInput {
-  start: RemoteStart;
+  /** What the run started from; a resumed run has only these parts of it. */
+  start: Pick<RemoteStart, 'sourceRunDir' | 'buildFailures' | 'scenarios' | 'builds'> & { prepared: Pick<RemoteStart['prepared'], 'runDir' | 'results' | 'durationSeconds'> };
   outcome: CoordinateOutcome;
   /** Every instance the hosts were to run. */
   instances: readonly ScenarioInstance[];
@@ -66,6 +67,7 @@ export function recordRun(input: RecordRunInput): RemoteSummary {
     })),
     quorum,
     sourceRunDir: start.sourceRunDir,
+    ...(start.builds ? { builds: start.builds } : {}),
     timings: {
       shipAllMs: outcome.shipTimes.firstReady !== undefined && outcome.shipTimes.lastHeld !== undefined ? outcome.shipTimes.lastHeld - outcome.shipTimes.firstReady : 0,
       runMs: outcome.runMs,

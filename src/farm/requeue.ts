@@ -81,6 +81,11 @@ export function lostConsoleName(host: string, attempt: number): string {
   return `console.log.lost-${safe}-${attempt}`;
 }
 
+/** `console.log.extra-h2-1`: an attempt that also ran to its end after another was judged first. */
+export function extraConsoleName(host: string, attempt: number): string {
+  return lostConsoleName(host, attempt).replace('.lost-', '.extra-');
+}
+
 /** `rerun after host loss (h2)`, for InstanceResult.warnings. */
 export function rerunWarning(lostHosts: readonly string[]): string {
   return `rerun after host loss (${unique(lostHosts).join(', ')})`;

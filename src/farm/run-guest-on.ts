@@ -34,6 +34,12 @@ export interface GuestOnHostInput {
   onExit: () => void;
   onRefused: (refusals: Refusal[]) => void;
   signal?: AbortSignal;
+  /** A new connection to the same boot of the host when the old one dropped, or null (remote guests only). */
+  reattach?: (from: Host) => Promise<Host | null>;
+  /** Follow a guest a dead coordinator started (resume): nothing is launched; deadlines count from `startedAt`. */
+  follow?: { startedAt: number };
+  /** Asked when the guest ends: another name for its console than console.log (remote guests only). */
+  consoleAs?: () => string | undefined;
 }
 
 /** Runs one guest on its host, local or remote; resolves with one GuestRun whatever happened. */
@@ -59,6 +65,9 @@ export function runGuestOn(input: GuestOnHostInput): Promise<GuestRun> {
   return runRemoteGuest({
     instance: id, host: input.host, command: placed.command, remoteConsole: placed.remoteConsole!, localDir: dir, tag: input.tag,
     onExit: input.onExit, onRefused: input.onRefused, ...common,
+    ...(input.reattach ? { reattach: input.reattach } : {}),
+    ...(input.follow ? { follow: true, startedAt: input.follow.startedAt } : {}),
+    ...(input.consoleAs ? { consoleAs: input.consoleAs } : {}),
   });
 }
 

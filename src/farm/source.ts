@@ -6,6 +6,7 @@ import { runKvm } from '../run/kvm-run.js';
 import { datestamp } from '../rundir/layout.js';
 import { KvmFarmError } from '../util/errors.js';
 import type { RemoteSource } from './types.js';
+import { BuildFarm, type BuildFarmOptions, type FarmBuildReport } from './build-farm.js';
 
 export interface RemoteStart {
   /** The directory the kernels come from. */
@@ -16,6 +17,28 @@ export interface RemoteStart {
   bootTimeoutSeconds: number;
   /** The scenario directory of a fresh build (the kernel tree's own, bundled or given). */
   scenarios?: RunSummary['scenarios'];
+  /** What the hosts did for the builds (absent for --build-on here and for reruns). */
+  builds?: FarmBuildReport;
+}
+
+/** How the build phase reaches the hosts; absent: build here as kvm-run does. */
+export type FarmBuildSetup = Omit<BuildFarmOptions, 'kernelDir' | 'kmakeArgs' | 'log' | 'signal'>;
+
+/**
+ * The build phase alone, as `kvm-run --buildonly` leaves it: kernels built on the
+ * hosts (--build-on hosts, see build-policy.ts) or here, in a run directory here.
+ */
+export async function buildForRemote(options: Extract<RemoteSource, { kind: 'build' }>['options'], log: (line: string) => void, farmSetup?: FarmBuildSetup, signal?: AbortSignal): Promise<{ built: RunSummary; builds?: FarmBuildReport }> {
+  const farm = farmSetup && farmSetup.buildOn !== 'here'
+    ? new BuildFarm({ ...farmSetup, kernelDir: options.kernelDir, kmakeArgs: options.kmakeArgs, log: (line) => log(`build farm: ${line}`), ...(signal ? { signal } : {}) })
+    : undefined;
+  try {
+    const built = await runKvm({ ...options, buildonly: true, log, ...(signal ? { signal } : {}), ...(farm ? { kernelCompiler: farm.compiler } : {}) });
+    const builds = farm?.report();
+    return { built, ...(builds ? { builds } : {}) };
+  } finally {
+    await farm?.close();
+  }
 }
 
 /**
@@ -23,7 +46,7 @@ export interface RemoteStart {
  * --buildonly and rerun that, or rerun an earlier run. The new run directory gets
  * kernels and qemu-cmd files; nothing boots here.
  */
-export async function prepareRemoteRun(source: RemoteSource, log: (line: string) => void, signal?: AbortSignal): Promise<RemoteStart> {
+export async function prepareRemoteRun(source: RemoteSource, log: (line: string) => void, signal?: AbortSignal, farmSetup?: FarmBuildSetup): Promise<RemoteStart> {
   if (source.kind === 'again') {
     const o = source.options;
     const newRunDir = o.newRunDir ?? path.join(o.results ?? DEFAULTS.results, o.datestamp ?? `${datestamp()}-remote`);
@@ -32,7 +55,7 @@ export async function prepareRemoteRun(source: RemoteSource, log: (line: string)
     return { sourceRunDir: prepared.source.dir, prepared, buildFailures: [], bootTimeoutSeconds: o.bootTimeoutSeconds ?? DEFAULTS.bootTimeoutSeconds };
   }
   const o = source.options;
-  const built = await runKvm({ ...o, buildonly: true, log, ...(signal ? { signal } : {}) });
+  const { built, builds } = await buildForRemote(o, log, farmSetup, signal);
   const buildFailures = built.instances.filter((x) => x.verdict?.kind === 'build-failed');
   const ok = built.instances.filter((x) => x.verdict === undefined).map((x) => x.instance);
   if (ok.length === 0) {
@@ -48,5 +71,5 @@ export async function prepareRemoteRun(source: RemoteSource, log: (line: string)
     log,
     ...(signal ? { signal } : {}),
   });
-  return { sourceRunDir: built.runDir, prepared, buildFailures, bootTimeoutSeconds: o.bootTimeoutSeconds, ...(built.scenarios ? { scenarios: built.scenarios } : {}) };
+  return { sourceRunDir: built.runDir, prepared, buildFailures, bootTimeoutSeconds: o.bootTimeoutSeconds, ...(built.scenarios ? { scenarios: built.scenarios } : {}), ...(builds ? { builds } : {}) };
 }

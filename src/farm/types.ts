@@ -6,6 +6,8 @@ import type { AccelRequest } from '../run/options.js';
 import type { HostState } from './host-state.js';
 import type { MissingHost } from './quorum.js';
 import type { RemoteProgress } from './progress.js';
+import type { BuildOn } from './build-policy.js';
+import type { FarmBuildReport } from './build-farm.js';
 import type { SlurmRequest } from '../slurm/allocation.js';
 
 /** Where the kernels come from: a fresh build (kvm-run options) or an earlier run (kvm-again options). */
@@ -47,6 +49,12 @@ export interface RemoteOptions {
   gatherTimeoutMs?: number;
   /** `--retries`: reruns of an instance whose host was lost under it. Default 1. */
   retries?: number;
+  /** `--build-on`: build kernels on the hosts (default when one can) or here. Only for a fresh build. */
+  buildOn?: BuildOn;
+  /** `--buildonly`: build (on the hosts) and leave the run directory as `kvm-run --buildonly` does; boot nothing. */
+  buildonly?: boolean;
+  /** `--lost-grace`: a lost host's guests are waited for this long (ms) before they are rerun elsewhere. Default DEFAULTS.lostGraceMs. */
+  lostGraceMs?: number;
   log?: (line: string) => void;
   /** Called whenever a batch starts or ends or a guest is judged. */
   onProgress?: (progress: RemoteProgress) => void;
@@ -91,6 +99,8 @@ export interface RemoteSummary extends RunSummary {
   quorum: { minHosts: number; ready: string[]; missing: MissingHost[]; trigger: 'all-ready' | 'countdown' | 'failed' | 'interrupted'; elapsedMs: number };
   /** Directory the kernels came from: the --buildonly run, or the earlier run given. */
   sourceRunDir: string;
+  /** What the hosts did for the builds: source shipped, builds per host (absent when built here or rerun). */
+  builds?: FarmBuildReport;
   timings: {
     /** From "tarball ready" until every host held its kernels. */
     shipAllMs: number;

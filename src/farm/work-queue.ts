@@ -46,6 +46,13 @@ export class WorkQueue {
     this.pending.push({ instance, avoidHosts });
   }
 
+  /** Takes an instance off the queue (it was judged from an earlier attempt after all); true if it was there. */
+  remove(id: string): boolean {
+    const at = this.pending.findIndex((p) => p.instance.id === id);
+    if (at >= 0) this.pending.splice(at, 1);
+    return at >= 0;
+  }
+
   /** Empties the queue (interrupt, no host left): the caller judges what was left. */
   drain(): PendingInstance[] {
     return this.pending.splice(0);

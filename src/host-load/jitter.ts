@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { sleep } from '../qemu/child.js';
 import type { JitterSettings } from './jitter-spec.js';
 
@@ -71,24 +72,39 @@ export function startJitter(start: JitterStart): Jitter {
 }
 
 async function stopAll(children: ChildProcess[]): Promise<void> {
+  const groups = children.map((c) => c.pid).filter((p): p is number => p !== undefined);
   const exited = children.map((c) => (c.exitCode !== null || c.signalCode !== null || c.pid === undefined ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r()))));
   const signalGroups = (signal: NodeJS.Signals) => {
-    for (const c of children) {
-      if (c.pid === undefined) continue;
+    for (const pgid of groups) {
       try {
-        process.kill(-c.pid, signal);
+        process.kill(-pgid, signal);
       } catch {
         // Already gone, with its whole group.
       }
     }
   };
   signalGroups('SIGTERM');
-  const all = Promise.all(exited).then(() => true);
-  if (await Promise.race([all, sleep(3000).then(() => false)])) {
-    // The bash is gone; a `sleep` it had started may still be finishing in the group.
-    signalGroups('SIGKILL');
-    return;
-  }
+  await Promise.race([Promise.all(exited), sleep(3000)]);
+  // A `sleep` a jitter process had started may outlive it for a moment: end the groups outright.
   signalGroups('SIGKILL');
-  await Promise.race([all, sleep(5000)]);
+  const until = Date.now() + 5000;
+  while (Date.now() < until && liveGroupMembers(groups).length > 0) await sleep(50);
+}
+
+/** Processes still running (not zombies) in any of these process groups, from /proc. */
+function liveGroupMembers(groups: readonly number[]): number[] {
+  const wanted = new Set(groups);
+  const live: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // After the parenthesised command name: state, ppid, pgrp.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (wanted.has(Number(pgrp)) && state !== 'Z' && state !== 'X') live.push(Number(entry));
+    } catch {
+      // Ended while we looked.
+    }
+  }
+  return live;
 }

@@ -41,6 +41,14 @@ export const DEFAULTS = {
   /** One rerun after a host loss: a second loss of the same instance points at the instance, not the host. */
   retries: 1,
   /**
+   * `--lost-grace`: how long a lost host's guests are waited for before they are rerun.
+   * A cut is noticed after 3-4 s (keepalives) and a host is reconnected on a backoff of
+   * 2, 4, 8, 15 s, so a host back after a 10-30 s blip rejoins within about 45 s of the
+   * loss (measured on the test farm: README); a minute covers that with room, costs a
+   * dead host's instances only a minute's delay, and ends before the reconnects give up.
+   */
+  lostGraceMs: 60_000,
+  /**
    * Long enough for a host to connect, run the accelerator probe guest and receive its
    * kernels over a slow link; short enough that a dead host delays the run by two minutes at most.
    */
@@ -49,6 +57,10 @@ export const DEFAULTS = {
   connectTimeoutMs: 10_000,
   /** One tarball of every kernel of a large run over a slow link. */
   shipTimeoutMs: 10 * 60_000,
+  /** One kernel build on a host: a defconfig build on one slow CPU can take an hour or more. */
+  buildTimeoutMs: 3 * 60 * 60_000,
+  /** The first shipment of a whole kernel tree (~1.4 GB) to a host. */
+  sourceShipTimeoutMs: 30 * 60_000,
   /**
    * `kvm-remote --slurm`: longest salloc may wait in the queue for its allocation. A busy
    * site's queue can take a while; past an hour the run is better resubmitted (or given

@@ -22,6 +22,7 @@ export const LIMITS = {
   memoryMiB: { min: 16, max: 16 * 1024 * 1024, unit: 'MiB' },
   gatherTimeoutMs: { min: 1_000, max: DAY * 1000, unit: 'ms' },
   retries: { min: 0, max: 100, unit: '' },
+  lostGraceMs: { min: 0, max: DAY * 1000, unit: 'ms' },
   shipConcurrency: { min: 1, max: 10_000, unit: '' },
   connectTimeoutMs: { min: 100, max: 3_600_000, unit: 'ms' },
   shipTimeoutMs: { min: 1_000, max: DAY * 1000, unit: 'ms' },

@@ -12,6 +12,7 @@ export interface RemoteSettings {
   connectTimeoutMs: number;
   shipTimeoutMs: number;
   shipConcurrency?: number;
+  lostGraceMs: number;
 }
 
 /**
@@ -27,7 +28,7 @@ export function checkHostWord(word: string): string {
 }
 
 /** Checks kvm-remote's settings once and fills their defaults, whichever door the options came through. */
-export function resolveRemoteSettings(options: Pick<RemoteOptions, 'hosts' | 'slurm' | 'remoteDir' | 'retries' | 'minHosts' | 'gatherTimeoutMs' | 'connectTimeoutMs' | 'shipTimeoutMs' | 'shipConcurrency'>): RemoteSettings {
+export function resolveRemoteSettings(options: Pick<RemoteOptions, 'hosts' | 'slurm' | 'remoteDir' | 'retries' | 'minHosts' | 'gatherTimeoutMs' | 'connectTimeoutMs' | 'shipTimeoutMs' | 'shipConcurrency' | 'lostGraceMs'>): RemoteSettings {
   options.hosts.forEach(checkHostWord);
   if (options.slurm && options.hosts.length > 0) throw new KvmFarmError('KVMFARM_BAD_ARGUMENT', `--slurm takes its hosts from the allocation: drop the host list "${options.hosts.join(' ')}"`);
   // With --slurm the hosts are known once the allocation is granted; --min-hosts is checked again then.
@@ -43,6 +44,7 @@ export function resolveRemoteSettings(options: Pick<RemoteOptions, 'hosts' | 'sl
     gatherTimeoutMs: checkNumber('gatherTimeoutMs', '--gather-timeout', options.gatherTimeoutMs ?? DEFAULTS.gatherTimeoutMs),
     connectTimeoutMs: checkNumber('connectTimeoutMs', 'connect timeout', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs),
     shipTimeoutMs: checkNumber('shipTimeoutMs', 'ship timeout', options.shipTimeoutMs ?? DEFAULTS.shipTimeoutMs),
+    lostGraceMs: checkNumber('lostGraceMs', '--lost-grace', options.lostGraceMs ?? DEFAULTS.lostGraceMs),
   };
   if (options.shipConcurrency !== undefined) settings.shipConcurrency = checkNumber('shipConcurrency', '--ship-concurrency', options.shipConcurrency);
   return settings;

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { checkMakeTarget } from '../build/configure.js';
 import path from 'node:path';
 import { buildKernels, type KernelBuildResult } from '../build/index.js';
+import type { KernelCompiler } from '../build/types.js';
 import { resolveKernelTree } from '../build/kernel-tree.js';
 import { allBatches } from '../plan/plan.js';
 import { probeAccel, type BuiltQemuCommand } from '../qemu/index.js';
@@ -26,6 +27,8 @@ export interface RunKvmOptions extends RunOptions {
   signal?: AbortSignal;
   /** Told of build steps and guests as they go, for a live display. */
   progress?: RunProgressListener;
+  /** Compiles configured kernels elsewhere (kvm-remote's build hosts); default here. */
+  kernelCompiler?: KernelCompiler;
 }
 
 /**
@@ -83,6 +86,7 @@ async function buildAndBoot(options: RunKvmOptions, prepared: PreparedRun, treeD
     ccache: options.ccache,
     reporter: { line: say, ...(options.progress?.build ? { event: (e) => options.progress!.build!(e) } : {}) },
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.kernelCompiler ? { compiler: options.kernelCompiler } : {}),
   });
   const buildOf = new Map<string, KernelBuildResult>(builds.map((b) => [b.instance, b]));
   for (const b of builds) say(`${b.instance}: kernel ${b.status}${b.failure ? ` (${b.failure.reason})` : ''}`);

@@ -141,7 +141,8 @@ describe('a fleet that survives (namespace hosts, real kernels)', () => {
     const name = 'cut';
     const remoteLog = path.join(results, name, 'remote-log');
     const duration = 20;
-    const run = remote(name, { configs: [1, 2, 3, 4, 5, 6].map((n) => (n === 1 ? 'UP01-SMALL' : `UP01-SMALL.${n}`)).join(' '), durationSeconds: duration });
+    // --lost-grace 0: rerun at once, the behaviour past any grace (test/farm/lose-nothing.test.ts covers the grace).
+    const run = remote(name, { configs: [1, 2, 3, 4, 5, 6].map((n) => (n === 1 ? 'UP01-SMALL' : `UP01-SMALL.${n}`)).join(' '), durationSeconds: duration, lostGraceMs: 0 });
     const started = await logLine(remoteLog, /Z x3 state ready -> running: batch \d+ started: \S+ \S+$/, 3 * MINUTES);
     const lostIds = started.split('started: ')[1]!.split(' ');
     // Well into the batch: both guests have booted and written console output.

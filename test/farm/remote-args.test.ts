@@ -49,8 +49,9 @@ describe('parseKvmRemoteArgs', () => {
     [['--configs', 'X'], 'usage: kvm-remote'],
     [['h1', '--ship-concurrency', '0'], '--ship-concurrency 0: must be a whole number from 1'],
     [['h1', '--ship-concurrency', 'all'], '--ship-concurrency "all"'],
-    [['h1', '--buildonly'], '--buildonly'],
     [['h1', '--jitter', '2'], '--jitter: kvm-remote does not run jitter on the hosts'],
+    [['h1', '--build-on', 'there'], 'build-on'],
+    [['h1', 'res/x', '--build-on', 'here'], '--build-on: a rerun builds nothing'],
     [['h1', 'res/x', '--dryrun'], '--dryrun'],
     [['h1', 'res/x', 'res/y'], 'unexpected word "res/y"'],
     [['h1', '--duration', '5x'], '--duration "5x" is not a duration'],
@@ -58,6 +59,15 @@ describe('parseKvmRemoteArgs', () => {
     [['  ', '--duration', '1'], 'no hosts'],
   ])('rejects %j naming the bad value', async (argv, message) => {
     await expect(settings(argv)).rejects.toThrow(message);
+  });
+
+  it('takes --build-on and --buildonly (the build phase alone, on the hosts)', async () => {
+    const options = await parseKvmRemoteArgs(['h1 h2', '--buildonly', '--build-on', 'here', '--configs', 'TINY01']);
+    expect(options).toMatchObject({ buildonly: true, buildOn: 'here' });
+    expect(options.source.options).not.toHaveProperty('buildonly');
+    const plain = await parseKvmRemoteArgs(['h1']);
+    expect(plain.buildOn).toBeUndefined();
+    expect(plain.buildonly).toBeUndefined();
   });
 
   it('splits host lists on spaces and commas only', () => {

@@ -24,7 +24,7 @@ const MINUTES = 60_000;
 
 /** What a local kvm-run leaves in each instance directory and in the run directory. */
 const INSTANCE_LAYOUT = ['.config', 'ConfigFragment', 'Make.out', 'System.map', 'bzImage', 'console.log', 'console.log.diags', 'guest.json', 'qemu-cmd', 'qemu-output', 'qemu-retval', 'verdict.json', 'vmlinux'];
-const RUN_LAYOUT = ['accel', 'batches', 'junit.xml', 'log', 'report.html', 'scenarios', 'summary.json', 'testid.txt', 'torture_suite'];
+const RUN_LAYOUT = ['accel', 'batches', 'journal', 'junit.xml', 'log', 'report.html', 'scenarios', 'summary.json', 'testid.txt', 'torture_suite'];
 
 function remote(over: Partial<RemoteOptions> & Pick<RemoteOptions, 'source'>): Promise<RemoteSummary> {
   return remoteRun({ hosts: HOSTS.map((h) => h.name), sshConfigFile: farm().configFile, agent: null, accel: 'auto', ...over });

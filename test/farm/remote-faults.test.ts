@@ -39,7 +39,7 @@ describe('kvm-remote when hosts fail', () => {
     const name = 'lost';
     const remoteLog = path.join(results, `${name}-remote`, 'remote-log');
     const run = remoteRun({
-      hosts: ['f1', 'f2'], sshConfigFile: farm().configFile, agent: null, accel: 'tcg',
+      hosts: ['f1', 'f2'], sshConfigFile: farm().configFile, agent: null, accel: 'tcg', lostGraceMs: 0,
       source: { kind: 'build', options: smallRunOptions(tree, results, { configs: '4*UP01-SMALL', durationSeconds: 60, datestamp: name, qemuCmd: fakeQemu() }) },
     });
     await waitFor(() => { try { return /f2 state ready -> running: batch \d+ started/.test(readFileSync(remoteLog, 'utf8')); } catch { return false; } }, 60_000);
@@ -67,7 +67,7 @@ describe('kvm-remote when hosts fail', () => {
     const name = 'lost-no-retry';
     const remoteLog = path.join(results, `${name}-remote`, 'remote-log');
     const run = remoteRun({
-      hosts: ['f1', 'f2'], sshConfigFile: farm().configFile, agent: null, accel: 'tcg', retries: 0,
+      hosts: ['f1', 'f2'], sshConfigFile: farm().configFile, agent: null, accel: 'tcg', retries: 0, lostGraceMs: 0,
       source: { kind: 'build', options: smallRunOptions(tree, results, { configs: '3*UP01-SMALL', durationSeconds: 60, datestamp: name, qemuCmd: fakeQemu() }) },
     });
     await waitFor(() => { try { return /f2 state ready -> running: batch \d+ started/.test(readFileSync(remoteLog, 'utf8')); } catch { return false; } }, 60_000);

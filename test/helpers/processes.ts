@@ -34,3 +34,20 @@ export function jitterProcesses(runDir: string): SeenProcess[] {
 export function guestsOf(runDir: string): SeenProcess[] {
   return processesWhere((args) => args[0]!.includes('qemu-system') && args.some((a) => a.includes(`${runDir}/`)));
 }
+
+/** Live (not zombie) members of process group `pgid`: a zombie has ended, it only awaits its reaper. */
+export function liveInGroup(pgid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Fields after the parenthesised command name: state, ppid, pgrp, ...
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') found.push(Number(entry));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return found;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { allowedCpus } from '../../src/host-load/affinity.js';
 import { startJitter } from '../../src/host-load/jitter.js';
-import { jitterProcesses } from '../helpers/processes.js';
+import { jitterProcesses, liveInGroup } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,7 @@ describe('jitter processes', () => {
     await jitter.stop();
     expect(jitterProcesses(tag)).toEqual([]);
     // Nothing they started (a sleep in progress) is left in their process groups either.
-    for (const pid of jitter.pids) expect(() => process.kill(-pid, 0)).toThrow();
+    for (const pid of jitter.pids) expect(liveInGroup(pid), `process group ${pid}`).toEqual([]);
   });
 
   it('end by themselves at their deadline, should nobody stop them', async () => {

@@ -8,7 +8,8 @@
  * the one `sh -c` wrapper runs a constant script with its values as $1..$3.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
@@ -30,6 +31,8 @@ export interface FarmHostSpec {
    * sleeps before every command; with `exitCode` it then exits, so no command ever runs.
    */
   loginShell?: { stdout: string[]; stderr: string[]; sleepSeconds: number; exitCode?: number };
+  /** Which CPUs (taskset list, `1` or `2-3`); default the first `cpus` of the machine. Hosts with their own CPUs do not share. */
+  cpuList?: string;
 }
 
 export interface FarmOptions {
@@ -59,6 +62,9 @@ export interface FarmHost {
   hostKey: string;
   logFile: string;
   sshd: ChildProcess;
+  /** What sshd was started with, so reboot() starts it the same way. */
+  cpuList: string;
+  bashrc: string;
 }
 
 export interface Farm {
@@ -77,12 +83,23 @@ export interface Farm {
   /** Logins sshd logged ("Accepted publickey"). */
   countLogins(name: string): number;
   cutNetwork(name: string): Promise<void>;
+  /**
+   * A reboot as far as a namespace host can have one: every process in its mount
+   * namespace is killed (sshd, sessions, guests), and sshd starts again in a fresh one
+   * with a new /tmp and a new boot_id bind-mounted over /proc/sys/kernel/random/boot_id.
+   * Resolves with the new boot_id once sshd listens.
+   */
+  reboot(name: string): Promise<string>;
   restoreNetwork(name: string): Promise<void>;
   destroy(): Promise<void>;
 }
 
 const SSHD_READY_MS = 10_000;
-const WRAPPER = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && hostname "$1" && { [ -z "$4" ] || mount --bind "$4" /root/.bashrc; } && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
+/**
+ * $4, when not empty, is bind-mounted over root's .bashrc (a noisy login shell);
+ * $5, when not empty, over boot_id: a host "rebooted" by reboot() gets its own.
+ */
+const WRAPPER = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && hostname "$1" && { [ -z "$4" ] || mount --bind "$4" /root/.bashrc; } && { [ -z "$5" ] || mount --bind "$5" /proc/sys/kernel/random/boot_id; } && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
 
 export async function createFarm(options: FarmOptions): Promise<Farm> {
   const root = options.root ?? DEFAULT_ROOT;
@@ -169,12 +186,10 @@ async function startHost(runId: string, dir: string, octet: number, index: numbe
   ].join('\n'));
   const logFile = join(hostDir, 'sshd.log');
   const bashrc = spec.loginShell ? writeNoisyBashrc(hostDir, spec.loginShell) : '';
-  const cpuList = spec.cpus === 1 ? '0' : `0-${spec.cpus - 1}`;
-  const sshd = spawn('ip', ['netns', 'exec', namespace, 'unshare', '--mount', '--uts', '--propagation', 'private',
-    'sh', '-c', WRAPPER, 'sh', spec.name, cpuList, configFile, bashrc], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await waitForListening(sshd, logFile, spec.name);
+  const cpuList = spec.cpuList ?? (spec.cpus === 1 ? '0' : `0-${spec.cpus - 1}`);
+  const sshd = await startSshd(namespace, spec.name, { cpuList, configFile, logFile, bashrc, bootIdFile: '' });
   const hostKey = readFileSync(`${keyFile}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
-  return { name: spec.name, index, cpus: spec.cpus, namespace, vethHost, address, hostAddress, port, hostKey, logFile, sshd };
+  return { name: spec.name, index, cpus: spec.cpus, namespace, vethHost, address, hostAddress, port, hostKey, logFile, sshd, cpuList, bashrc };
 }
 
 /** The host's own root .bashrc: fixed printf lines (values quoted), a sleep, maybe an exit. */
@@ -189,6 +204,16 @@ function writeNoisyBashrc(hostDir: string, shell: NonNullable<FarmHostSpec['logi
     '',
   ].join('\n'));
   return file;
+}
+
+interface SshdFiles { cpuList: string; configFile: string; logFile: string; bashrc: string; bootIdFile: string }
+
+/** sshd in the host's network namespace, with its own mount and UTS namespaces (own /tmp, hostname, maybe .bashrc and boot_id). */
+async function startSshd(namespace: string, name: string, files: SshdFiles): Promise<ChildProcess> {
+  const sshd = spawn('ip', ['netns', 'exec', namespace, 'unshare', '--mount', '--uts', '--propagation', 'private',
+    'sh', '-c', WRAPPER, 'sh', name, files.cpuList, files.configFile, files.bashrc, files.bootIdFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await waitForListening(sshd, files.logFile, name);
+  return sshd;
 }
 
 /** Resolves when sshd logs that it listens: an event, not a poll. */
@@ -279,6 +304,25 @@ function makeFarm(runId: string, dir: string, hosts: FarmHost[]): Farm {
     },
     async cutNetwork(name) {
       await ip('link', 'set', find(name).vethHost, 'down');
+    },
+    async reboot(name) {
+      const h = find(name);
+      const mnt = readlinkSync(`/proc/${h.sshd.pid}/ns/mnt`);
+      for (const entry of readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+        try {
+          if (readlinkSync(`/proc/${entry}/ns/mnt`) === mnt) process.kill(Number(entry), 'SIGKILL');
+        } catch {
+          // Gone already, or not ours to read.
+        }
+      }
+      await new Promise<void>((resolve) => (h.sshd.exitCode !== null || h.sshd.signalCode !== null ? resolve() : h.sshd.once('exit', () => resolve())));
+      const hostDir = join(dir, name);
+      const bootId = randomUUID();
+      const bootIdFile = join(hostDir, 'boot_id');
+      writeFileSync(bootIdFile, `${bootId}\n`);
+      h.sshd = await startSshd(h.namespace, name, { cpuList: h.cpuList, configFile: join(hostDir, 'sshd_config'), logFile: h.logFile, bashrc: h.bashrc, bootIdFile });
+      return bootId;
     },
     async restoreNetwork(name) {
       await ip('link', 'set', find(name).vethHost, 'up');
