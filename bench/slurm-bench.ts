@@ -25,6 +25,8 @@ const CONFIGS = '4*UP01-SMALL 2*TREE02C-SMALL BUSTED01-SMALL';
 
 export interface SlurmBenchResult {
   makespan: ReturnType<typeof makespan>;
+  /** Node losses during the run (each costs a rerun, so the makespan is only fair with none). */
+  losses: Record<string, number>;
   steps: { sequentialMs: number[]; concurrentMs: number[] };
   place: { kernelBytes: number; ownShipMs: Record<string, number>; ownShipAllMs: number; sbcastMs: number };
   released: boolean;
@@ -47,7 +49,7 @@ export async function benchSlurm(kernelDir: string | undefined, durationSeconds 
     log('steps and sbcast in a fresh allocation');
     const { steps, sbcastMs } = await stepsAndSbcast(cluster, run);
     return {
-      makespan: makespan(run), steps, released,
+      makespan: makespan(run), steps, released, losses: Object.fromEntries(run.hosts.map((h) => [h.name, h.losses])),
       place: {
         kernelBytes: Math.max(...run.hosts.map((h) => h.blobBytesShipped)),
         ownShipMs: Object.fromEntries(run.hosts.map((h) => [h.name, h.shipMs ?? 0])), ownShipAllMs: run.timings.shipAllMs, sbcastMs,
@@ -55,7 +57,8 @@ export async function benchSlurm(kernelDir: string | undefined, durationSeconds 
     };
   } finally {
     await cluster.destroy();
-    rmSync(results, { recursive: true, force: true });
+    if (process.env.KVMFARM_KEEP_RESULTS) log(`kept ${results}`);
+    else rmSync(results, { recursive: true, force: true });
   }
 }
 
@@ -96,6 +99,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const m = r.makespan;
   console.log(`slurm: nodes ${NODES.map((n) => `${n.name}(${n.cpus})`).join(' ')}, ${CONFIGS}, TCG`);
   console.log(`  (a) run wall time   ${s(m.wallMs)} against ideal ${s(m.idealMs)} (longest guest ${s(m.longestMs)}, CPU-seconds / ${m.hostCpus} CPUs ${s(m.cpuSecondsPerCpuMs)}): ${m.overPercent >= 0 ? '+' : ''}${m.overPercent.toFixed(1)} % (target within 5 %); allocation released: ${r.released}`);
+  console.log(`      node losses: ${Object.entries(r.losses).map(([n, k]) => `${n} ${k}`).join(', ')} (a loss reruns its guests)`);
   console.log(`  (b) step start      one after another: ${stats(r.steps.sequentialMs)}; 16 at once: ${stats(r.steps.concurrentMs)}`);
   console.log(`  (c) kernels placed  own tar stream per node (the run): all nodes in ${s(r.place.ownShipAllMs)} (${Object.entries(r.place.ownShipMs).map(([n, ms]) => `${n} ${s(ms)}`).join(', ')}), ${(r.place.kernelBytes / 1e6).toFixed(2)} MB per node; sbcast of the same kernels to all 3 nodes: ${s(r.place.sbcastMs)}`);
   console.log(JSON.stringify(r));

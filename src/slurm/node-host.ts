@@ -6,6 +6,7 @@ import { HostError } from '../transport/host-errors.js';
 import { interrupted } from '../transport/channel-run.js';
 import { getViaCat, putViaCat } from '../transport/transfer.js';
 import { type CmdResult, DEFAULT_RUN_TIMEOUT_MS, type ExitStatus, type Host, type RunOptions, type SpawnHandle, type SpawnOptions, type TransferOptions } from '../transport/types.js';
+import { nodeUnusable } from './job-info.js';
 import { classifyLine, stepWords } from './step-words.js';
 import { KvmFarmError } from '../util/errors.js';
 
@@ -122,8 +123,16 @@ export class SlurmNodeHost extends EventEmitter<SlurmNodeEvents> implements Host
         if (killedWith && !nodeFault) return resolve({ exitCode: null, signal: killedWith });
         const why = nodeFault
           ?? `step ended without its program's end (srun ${code === null ? `killed by ${signal}` : `exit ${code}`}${srunLines.length ? `: ${srunLines.at(-1)}` : ''})`;
-        this.markLost(why);
-        reject(this.failure ?? new HostError('lost', this.name, `${this.name}: ${why}`));
+        const fail = (nodeDown: boolean): void => {
+          if (nodeDown) this.markLost(why);
+          // Either way the program's result is unknown: an infrastructure fault, never an exit status.
+          reject(nodeDown && this.failure ? this.failure : new HostError('lost', this.name, `${this.name}: ${why}`));
+        };
+        // srun's own word for a node failure is enough; a silent end is put to Slurm first: a
+        // short step on a healthy node can end this way (seen on a console's tar right after
+        // its guest), and that must not cost the node and rerun its finished guests.
+        if (nodeFault) fail(true);
+        else void this.nodeDown().then(fail);
       });
     });
     exited.catch(() => {});
@@ -180,6 +189,22 @@ export class SlurmNodeHost extends EventEmitter<SlurmNodeEvents> implements Host
     this.closed = true;
     this.failure ??= new HostError('closed', this.name, `${this.name}: closed by kvm-farm`);
     this.emit('close');
+  }
+
+  /** True unless Slurm says the node is up (its state, asked once, bounded). */
+  private nodeDown(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const child = spawn('sinfo', ['-h', '-N', '-n', this.name, '-o', '%T'], { env: this.o.env ?? process.env, cwd: '/', stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.on('error', () => resolve(true));
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        const state = out.trim().toUpperCase();
+        resolve(code !== 0 || state === '' || nodeUnusable(state));
+      });
+    });
   }
 
   private scancel(stepId: string, signal: string): void {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/kvm-remote.js';
 import { remoteRun, type RemoteOptions, type RemoteSummary } from '../../src/farm/index.js';
 import { parseQemuCmdFile } from '../../src/qemu/index.js';
 import { recheckRun } from '../../src/run/recheck.js';
@@ -106,6 +107,19 @@ describe('kvm-remote --slurm on a namespace Slurm cluster (real kernels, TCG)', 
     expect(Object.fromEntries(recheck.instances.map((x) => [x.instance, x.verdict?.kind]))).toEqual(kinds);
   }, 15 * MINUTES);
 
+  it('two guests at once on one node: both judged, the node never taken for lost', async () => {
+    expect(first).toBeDefined();
+    const runDir = path.join(results, 'pair');
+    const summary = await onSlurm({
+      slurm: { sallocArgs: ['--nodes=1', '--exclusive', '--nodelist=sn2'], env: cluster().env },
+      source: { kind: 'again', options: { runDir: first!.runDir, configs: 'UP01-SMALL UP01-SMALL.2 UP01-SMALL.3', durationSeconds: 10, newRunDir: runDir } },
+    });
+    const log = readFileSync(path.join(runDir, 'remote-log'), 'utf8');
+    expect(log).not.toMatch(/ lost/);
+    expect(summary.hosts.map((h) => [h.name, h.losses, h.batches.map((b) => b.instances.length)])).toEqual([['sn2', 0, [2, 1]]]);
+    expect(summary.instances.map((x) => x.verdict?.kind)).toEqual(['pass', 'pass', 'pass']);
+  }, 5 * MINUTES);
+
   it('a node set DOWN mid-batch: its instances rerun on the others, nothing lost, the allocation released', async () => {
     expect(first).toBeDefined();
     const c = cluster();
@@ -160,6 +174,40 @@ describe('kvm-remote --slurm on a namespace Slurm cluster (real kernels, TCG)', 
     expect(await qemusOnNodes(c)).toEqual([]);
     expect(readFileSync(path.join(runDir, 'remote-log'), 'utf8')).toMatch(/allocation \d+ released/);
   }, 5 * MINUTES);
+
+  it('kvm-remote --slurm "SALLOC ARGS" RUNDIR: the command line runs a rerun on the allocation and prints each node', async () => {
+    expect(first).toBeDefined();
+    const c = cluster();
+    await waitIdle(c);
+    const out: string[] = [];
+    const err: string[] = [];
+    const before = process.env.SLURM_CONF;
+    process.env.SLURM_CONF = c.conf;
+    try {
+      const status = await main(
+        ['--slurm', '--nodes=2 --exclusive --nodelist=sn2,sn3', first!.runDir, '--configs', 'UP01-SMALL TREE02C-SMALL', '--duration', '5s', '--rundir', path.join(results, 'cli'), '--accel', 'tcg'],
+        { out: (l) => out.push(l), err: (l) => err.push(l) },
+      );
+      expect(err).toEqual([]);
+      expect(status).toBe(0);
+    } finally {
+      if (before === undefined) delete process.env.SLURM_CONF;
+      else process.env.SLURM_CONF = before;
+    }
+    expect(out.filter((l) => /^host sn[23]: 2 CPUs, tcg, 1 batch\(es\)/.test(l))).toHaveLength(2);
+    expect(await squeue(c)).toBe('');
+  }, 5 * MINUTES);
+
+  it('an allocation Slurm refuses stops the run with salloc\'s reason, and leaves nothing queued', async () => {
+    expect(first).toBeDefined();
+    const c = cluster();
+    const run = remoteRun({
+      hosts: [], slurm: { sallocArgs: ['--partition=nosuch'], env: c.env },
+      source: { kind: 'again', options: { runDir: first!.runDir, configs: 'UP01-SMALL', newRunDir: path.join(results, 'refused') } },
+    });
+    await expect(run).rejects.toThrow(/salloc --partition=nosuch: .*(invalid partition|nosuch)/i);
+    expect(await squeue(c)).toBe('');
+  }, MINUTES);
 });
 
 async function waitForLog(file: string, pattern: RegExp, limitMs: number): Promise<void> {
