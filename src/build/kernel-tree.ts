@@ -4,6 +4,8 @@ import { lstat, mkdir, open, readFile, readlink, rename, writeFile } from 'node:
 import path from 'node:path';
 import { execa } from 'execa';
 import { KvmFarmError } from '../util/errors.js';
+import { walkFiles } from '../util/walk-files.js';
+import { mapLimit } from '../util/map-limit.js';
 
 /** A directory that holds a Linux kernel source tree. */
 export interface KernelTree {
@@ -93,28 +95,16 @@ async function gitIdentity(dir: string): Promise<string> {
 }
 
 /**
- * Every non-directory entry under `dir` (relative, in sorted walk order, `.git` skipped)
- * and a stamp over each one's path, size, mtime and inode. A synchronous walk: on the
- * 6.1 tree (~79k files) it takes ~0.45 s against ~1.7 s for the promise-based one.
+ * Every non-directory entry under `dir` (as walkFiles lists them) and a stamp over
+ * each one's path, size, mtime and inode.
  */
 function walkTree(dir: string): { files: string[]; stamp: string } {
-  const files: string[] = [];
+  const files = walkFiles(dir);
   const hash = createHash('sha256');
-  const walk = (rel: string) => {
-    const entries = readdirSync(path.join(dir, rel), { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
-      if (entry.isDirectory()) {
-        if (child !== '.git') walk(child);
-        continue;
-      }
-      const st = lstatSync(path.join(dir, child), { bigint: true });
-      hash.update(`${child}\0${st.size}\0${st.mtimeNs}\0${st.ino}\n`);
-      files.push(child);
-    }
-  };
-  walk('');
+  for (const child of files) {
+    const st = lstatSync(path.join(dir, child), { bigint: true });
+    hash.update(`${child}\0${st.size}\0${st.mtimeNs}\0${st.ino}\n`);
+  }
   return { files, stamp: hash.digest('hex') };
 }
 
@@ -135,19 +125,6 @@ async function fileDigest(file: string): Promise<string> {
   } finally {
     await handle.close();
   }
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 export function sha256(data: string | Buffer): string {

@@ -4,6 +4,8 @@ import { lstat, mkdir, open, readFile, readlink, rename, writeFile } from 'node:
 import path from 'node:path';
 import { execa } from 'execa';
 import type { KernelTree } from '../build/kernel-tree.js';
+import { walkFiles } from '../util/walk-files.js';
+import { mapLimit } from '../util/map-limit.js';
 
 /**
  * One file of a kernel tree as a building host needs it: a regular file by its
@@ -118,29 +120,3 @@ async function gitFiles(dir: string): Promise<string[]> {
   return [...new Set(out.stdout.split('\0').filter((name) => name !== ''))].sort();
 }
 
-/** Every non-directory path under `dir` in sorted order, `.git` left out. Synchronous: several times faster than the promise walk. */
-function walkFiles(dir: string): string[] {
-  const files: string[] = [];
-  const walk = (rel: string): void => {
-    const entries = readdirSync(path.join(dir, rel), { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
-      if (entry.isDirectory()) {
-        if (child !== '.git') walk(child);
-      } else {
-        files.push(child);
-      }
-    }
-  };
-  walk('');
-  return files;
-}
-
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}

@@ -51,7 +51,9 @@ function qemuPids(remoteDir: string, instance: string): number[] {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
     try {
       const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-      return argv[0]!.includes('qemu-system') && argv.some((a) => a.includes(`${remoteDir}/runs/`) && a.includes(`/${instance}/console.log`)) ? [Number(p)] : [];
+      // The console is in the instance's directory, or its attempt's (`NAME@2`).
+      const consoleAt = new RegExp(`/${instance.replace(/[.]/g, '\\.')}(@\\d+)?/console\\.log`);
+      return argv[0]!.includes('qemu-system') && argv.some((a) => a.includes(`${remoteDir}/runs/`) && consoleAt.test(a)) ? [Number(p)] : [];
     } catch {
       return [];
     }
@@ -126,7 +128,7 @@ describe('a host whose qemu is gone when it comes back', () => {
     const qemu = path.join(bin, 'qemu-system-x86_64');
     writeFileSync(qemu, '#!/bin/sh\nexec /usr/bin/qemu-system-x86_64 "$@"\n');
     chmodSync(qemu, 0o755);
-    const r = run('gone', { source: { kind: 'build', options: smallRunOptions(tree, results, { configs: '2*UP01-SMALL', durationSeconds: 15, shutdownGraceSeconds: 10, bootTimeoutSeconds: 30, datestamp: 'gone', qemuCmd: qemu }) } });
+    const r = run('gone', { source: { kind: 'build', options: smallRunOptions(tree, results, { configs: '2*UP01-SMALL', durationSeconds: 15, shutdownGraceSeconds: 10, bootTimeoutSeconds: 30, datestamp: 'gone', qemuCmd: qemu }) }, lostGraceMs: 0 });
     const victim = await startedOn(r.log, 'w2');
     const live = path.join(results, 'gone-remote', victim, 'console.log');
     await waitFor(() => existsSync(live) && readFileSync(live, 'utf8').includes('Linux version'), 2 * MINUTES);
