@@ -10,6 +10,7 @@ import { farmConfigText, useFarm } from '../transport/farm-fixture.js';
 import { PWNED_FILES } from '../transport/hostile-words.js';
 import { requireReal } from '../helpers/require.js';
 import { smallRunOptions } from '../helpers/run-options.js';
+import { expectCleanFarmRun, INSTANCE_LAYOUT, RUN_LAYOUT } from '../helpers/farm-run-checks.js';
 
 const tree = requireReal('kernel-tree', 'kernel-build', 'qemu').kernelTree;
 const HOSTS = [
@@ -23,8 +24,6 @@ afterAll(() => rmSync(results, { recursive: true, force: true }));
 const MINUTES = 60_000;
 
 /** What a local kvm-run leaves in each instance directory and in the run directory. */
-const INSTANCE_LAYOUT = ['.config', 'ConfigFragment', 'Make.out', 'System.map', 'bzImage', 'console.log', 'console.log.diags', 'guest.json', 'qemu-cmd', 'qemu-output', 'qemu-retval', 'verdict.json', 'vmlinux'];
-const RUN_LAYOUT = ['accel', 'batches', 'journal', 'junit.xml', 'log', 'report.html', 'scenarios', 'summary.json', 'testid.txt', 'torture_suite'];
 
 function remote(over: Partial<RemoteOptions> & Pick<RemoteOptions, 'source'>): Promise<RemoteSummary> {
   return remoteRun({ hosts: HOSTS.map((h) => h.name), sshConfigFile: farm().configFile, agent: null, accel: 'auto', ...over });
@@ -56,27 +55,8 @@ describe('kvm-remote on a farm of namespace hosts (real kernels, TCG)', () => {
     }
     // One persistent connection per host: every command and transfer reused it.
     HOSTS.forEach((h, i) => expect(farm().countLogins(h.name) - logins[i]!, h.name).toBe(1));
-    for (const h of summary.hosts) {
-      const spec = HOSTS.find((s) => s.name === h.name)!;
-      expect(h).toMatchObject({ state: 'done', failure: null, losses: 0, cpus: spec.cpus, accel: 'tcg' });
-      expect(h.batches.length, h.name).toBeGreaterThan(0);
-      for (const b of h.batches) {
-        const cpus = b.instances.reduce((n, id) => n + summary.instances.find((x) => x.instance === id)!.cpus, 0);
-        expect(cpus, `${h.name} batch ${b.number}`).toBeLessThanOrEqual(spec.cpus);
-      }
-      expect(h.blobBytesShipped).toBeGreaterThan(1_000_000);
-    }
-
+    expectCleanFarmRun(summary, HOSTS);
     const dir = summary.runDir;
-    expect(readdirSync(dir).sort()).toEqual([...RUN_LAYOUT, 'remote-log', 're-run', ...summary.instances.map((x) => x.instance)].sort());
-    for (const x of summary.instances) {
-      const files = readdirSync(path.join(dir, x.instance));
-      for (const name of INSTANCE_LAYOUT) expect(files, `${x.instance}/${name}`).toContain(name);
-      const cmd = parseQemuCmdFile(readFileSync(path.join(dir, x.instance, 'qemu-cmd'), 'utf8'));
-      expect(cmd.argv[cmd.argv.indexOf('-kernel') + 1]).toBe(path.join(dir, x.instance, 'bzImage'));
-      expect(readFileSync(path.join(dir, x.instance, 'console.log'), 'utf8')).toContain(`kvmfarm.token=${cmd.settings.KVMFARM_TOKEN}`);
-      expect(readFileSync(path.join(dir, x.instance, 'qemu-retval'), 'utf8').trim()).toBe('0');
-    }
     const log = readFileSync(path.join(dir, 'remote-log'), 'utf8');
     for (const h of HOSTS) {
       for (const event of [/state connecting -> probing: connected/, /probed: \d CPUs/, /state shipping -> ready/, /shipped \d+ bytes .* in \d+\.\d\d s/, /batch \d+ started/, /batch \d+ ended after/, /collected /, /removed \/tmp\/kvm-farm\/runs\//]) {

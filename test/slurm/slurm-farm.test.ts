@@ -9,6 +9,7 @@ import { parseQemuCmdFile } from '../../src/qemu/index.js';
 import { recheckRun } from '../../src/run/recheck.js';
 import { requireReal } from '../helpers/require.js';
 import { smallRunOptions } from '../helpers/run-options.js';
+import { expectCleanFarmRun, INSTANCE_LAYOUT, RUN_LAYOUT } from '../helpers/farm-run-checks.js';
 import type { Cluster } from './cluster.js';
 import { useCluster } from './cluster-fixture.js';
 
@@ -23,8 +24,6 @@ const cluster = useCluster(NODES);
 const results = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-slurm-'));
 afterAll(() => (process.env.KVMFARM_KEEP_RESULTS ? console.log(`kept ${results}`) : rmSync(results, { recursive: true, force: true })));
 const MINUTES = 60_000;
-const INSTANCE_LAYOUT = ['.config', 'ConfigFragment', 'Make.out', 'System.map', 'bzImage', 'console.log', 'console.log.diags', 'guest.json', 'qemu-cmd', 'qemu-output', 'qemu-retval', 'verdict.json', 'vmlinux'];
-const RUN_LAYOUT = ['accel', 'batches', 'junit.xml', 'log', 'report.html', 'scenarios', 'summary.json', 'testid.txt', 'torture_suite'];
 
 function onSlurm(over: Partial<RemoteOptions> & Pick<RemoteOptions, 'source'>): Promise<RemoteSummary> {
   return remoteRun({ hosts: [], slurm: { sallocArgs: ['--nodes=3', '--exclusive'], env: cluster().env }, accel: 'tcg', ...over });
@@ -69,27 +68,9 @@ describe('kvm-remote --slurm on a namespace Slurm cluster (real kernels, TCG)', 
       expect(x.guest!.durationMs, x.instance).toBeGreaterThan(30_000);
       expect(NODES.map((n) => n.name)).toContain(x.host);
     }
-    for (const h of summary.hosts) {
-      const spec = NODES.find((n) => n.name === h.name)!;
-      // The CPUs are Slurm's (the allocation's), not nproc's: sn1 has 1 although the machine has 2.
-      expect(h).toMatchObject({ state: 'done', failure: null, losses: 0, cpus: spec.cpus, accel: 'tcg' });
-      expect(h.batches.length, h.name).toBeGreaterThan(0);
-      for (const b of h.batches) {
-        const cpus = b.instances.reduce((n, id) => n + summary.instances.find((x) => x.instance === id)!.cpus, 0);
-        expect(cpus, `${h.name} batch ${b.number}`).toBeLessThanOrEqual(spec.cpus);
-      }
-      expect(h.blobBytesShipped).toBeGreaterThan(1_000_000);
-    }
+    // The CPUs are Slurm's (the allocation's), not nproc's: sn1 has 1 although the machine has 2.
+    expectCleanFarmRun(summary, NODES);
     const dir = summary.runDir;
-    expect(readdirSync(dir).sort()).toEqual([...RUN_LAYOUT, 'remote-log', 're-run', ...summary.instances.map((x) => x.instance)].sort());
-    for (const x of summary.instances) {
-      const files = readdirSync(path.join(dir, x.instance));
-      for (const name of INSTANCE_LAYOUT) expect(files, `${x.instance}/${name}`).toContain(name);
-      const cmd = parseQemuCmdFile(readFileSync(path.join(dir, x.instance, 'qemu-cmd'), 'utf8'));
-      expect(cmd.argv[cmd.argv.indexOf('-kernel') + 1]).toBe(path.join(dir, x.instance, 'bzImage'));
-      expect(readFileSync(path.join(dir, x.instance, 'console.log'), 'utf8')).toContain(`kvmfarm.token=${cmd.settings.KVMFARM_TOKEN}`);
-      expect(readFileSync(path.join(dir, x.instance, 'qemu-retval'), 'utf8').trim()).toBe('0');
-    }
     const log = readFileSync(path.join(dir, 'remote-log'), 'utf8');
     expect(log).toMatch(/allocation \d+ granted after .*sn1 \(1 CPUs\), sn2 \(2 CPUs\), sn3 \(2 CPUs\)/);
     expect(log).toMatch(/allocation \d+ released/);
