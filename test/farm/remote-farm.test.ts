@@ -93,9 +93,11 @@ describe('kvm-remote on a farm of namespace hosts (real kernels, TCG)', () => {
     expect(byId['UP01-SMALL']!.host).toBe('r1');
     expect(summary.instances.map((x) => x.verdict?.kind)).toEqual(['pass', 'pass']);
     expect(summary.hosts.find((h) => h.name === 'localhost')!.shipMs).toBeUndefined();
-    const kept = await farm().inside('r1', ['ls', path.posix.join(remoteDir, 'runs', 'again-local', 'UP01-SMALL')]);
-    // Guests are placed when they start: the host gets the kernel store and each console, no qemu-cmd.
-    expect(kept.split('\n').sort()).toEqual(['console.log']);
+    // Each attempt has its own directory on the host (`NAME@N`), so a rerun never mixes with a written-off guest.
+    const kept = await farm().inside('r1', ['ls', path.posix.join(remoteDir, 'runs', 'again-local', 'UP01-SMALL@1')]);
+    // Guests are placed when they start: the host gets the kernel store and each guest's own files (its
+    // console, and what its detached session leaves: qemu's output, pids and status), no qemu-cmd.
+    expect(kept.split('\n').filter((l) => l !== '').sort()).toEqual(['console.log', 'exit', 'pid', 'qemu-output', 'qpid']);
     for (const file of PWNED_FILES) {
       expect(existsSync(file)).toBe(false);
       expect(await farm().inside('r1', ['ls', '/tmp'])).not.toContain(path.basename(file));
