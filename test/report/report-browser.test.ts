@@ -61,8 +61,8 @@ describe('report.html in headless chromium', () => {
     const { page, loadMs } = await openReport(browser(), file);
     loads.push(loadMs);
     console.log(`1,000-instance report.html: ${(bytes / 1e6).toFixed(2)} MB, load event after ${loads.map((ms) => ms.toFixed(0)).join(', ')} ms`);
-    // The 2 s target is measured by `npm run bench -- report`; here only a hang fails, on however loaded a machine.
-    expect(Math.min(...loads)).toBeLessThan(30_000);
+    // The 2 s target is measured by `npm run bench -- report`; here only a hang (2 minutes) fails, on however loaded a machine.
+    expect(Math.min(...loads)).toBeLessThan(120_000);
     const dom = await readReportDom(page);
     expect(dom.rows).toHaveLength(1000);
     expect(dom.sections).toHaveLength(1000);
