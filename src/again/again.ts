@@ -180,31 +180,16 @@ export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun
   const commands = new Map<string, BuiltQemuCommand>();
   const results = new Map<string, InstanceResult>();
   const byId = new Map(selected.instances.map((x) => [x.id, x]));
+  const into: RerunTarget = {
+    runDir, mode, sourceDir: source.dir, shutdownGraceSeconds, bootArgs: options.bootArgs ?? [],
+    ...(options.durationSeconds === undefined ? {} : { durationSeconds: options.durationSeconds }),
+    ...(accel ? { accel: accel.accel } : options.accel === 'kvm' || options.accel === 'tcg' ? { accel: options.accel } : {}),
+    ...(options.qemuCmd ? { qemuCmd: options.qemuCmd } : {}),
+  };
   for (const [index, batch] of batches.entries()) {
     for (const instance of batch.instances) {
       const x = byId.get(instance.id)!;
-      const dir = inplace ? path.join(runDir, x.id) : mkdirInside(runDir, x.id);
-      const image = inplace ? x.kernelImage! : path.join(dir, path.basename(x.kernelImage!));
-      // Only regular files inside the earlier run come over; a link out of it is refused, not copied.
-      if (!isInplace(mode)) {
-        placeInside(x.kernelRoot, x.kernelImage!, runDir, image, mode);
-        for (const name of CARRIED) {
-          const from = path.join(x.kernelDir, name);
-          if (regularFileInside(x.kernelRoot, from)) placeInside(x.kernelRoot, from, runDir, path.join(dir, name), mode);
-        }
-      }
-      const command = retargetQemuCommand(x.command!, {
-        kernel: image,
-        consoleLog: path.join(dir, INSTANCE_FILES.consoleLog),
-        ...(options.durationSeconds === undefined ? {} : { seconds: options.durationSeconds }),
-        shutdownGraceSeconds,
-        bootArgs: options.bootArgs ?? [],
-        ...(accel ? { accel: accel.accel } : options.accel === 'kvm' || options.accel === 'tcg' ? { accel: options.accel } : {}),
-        ...(options.qemuCmd ? { qemuBinary: options.qemuCmd } : {}),
-        origin: path.join(source.dir, x.id, INSTANCE_FILES.qemuCmd),
-      });
-      writeInside(runDir, path.join(x.id, INSTANCE_FILES.qemuCmd), formatQemuCmdFile(command));
-      commands.set(x.id, command);
+      commands.set(x.id, carryInstance(into, x));
       results.set(x.id, {
         instance: x.id,
         scenario: instance.scenario.name,
@@ -217,6 +202,51 @@ export async function prepareRerun(options: AgainOptions): Promise<PreparedRerun
   }
   say(`${commands.size} instance(s) ready in ${batches.length} batch(es)${selected.subset ? ' (a subset, batches planned anew)' : ''}`);
   return { source, selected, runDir, batches, commands, results, durationSeconds, shutdownGraceSeconds, ...(accel ? { accel } : {}), say };
+}
+
+/** Where a rerun's instances go and how their commands change. */
+export interface RerunTarget {
+  runDir: string;
+  mode: LinkMode;
+  /** The run directory named for rerunning: each new qemu-cmd records it as its origin. */
+  sourceDir: string;
+  /** Absent: each command keeps its recorded duration. */
+  durationSeconds?: number;
+  shutdownGraceSeconds: number;
+  bootArgs: string[];
+  accel?: 'kvm' | 'tcg';
+  qemuCmd?: string;
+}
+
+/**
+ * One instance into the new run directory: its kernel and build products linked (or
+ * copied) from the earlier run, its qemu-cmd rewritten for the new directory with a
+ * fresh boot token. Returns the new command.
+ */
+export function carryInstance(t: RerunTarget, x: SourceInstance): BuiltQemuCommand {
+  const mode = t.mode;
+  const dir = isInplace(mode) ? path.join(t.runDir, x.id) : mkdirInside(t.runDir, x.id);
+  const image = isInplace(mode) ? x.kernelImage! : path.join(dir, path.basename(x.kernelImage!));
+  // Only regular files inside the earlier run come over; a link out of it is refused, not copied.
+  if (!isInplace(mode)) {
+    placeInside(x.kernelRoot, x.kernelImage!, t.runDir, image, mode);
+    for (const name of CARRIED) {
+      const from = path.join(x.kernelDir, name);
+      if (regularFileInside(x.kernelRoot, from)) placeInside(x.kernelRoot, from, t.runDir, path.join(dir, name), mode);
+    }
+  }
+  const command = retargetQemuCommand(x.command!, {
+    kernel: image,
+    consoleLog: path.join(dir, INSTANCE_FILES.consoleLog),
+    ...(t.durationSeconds === undefined ? {} : { seconds: t.durationSeconds }),
+    shutdownGraceSeconds: t.shutdownGraceSeconds,
+    bootArgs: t.bootArgs,
+    ...(t.accel ? { accel: t.accel } : {}),
+    ...(t.qemuCmd ? { qemuBinary: t.qemuCmd } : {}),
+    origin: path.join(t.sourceDir, x.id, INSTANCE_FILES.qemuCmd),
+  });
+  writeInside(t.runDir, path.join(x.id, INSTANCE_FILES.qemuCmd), formatQemuCmdFile(command));
+  return command;
 }
 
 function newRunDirTarget(options: AgainOptions): { parent: string; full?: string } {

@@ -220,6 +220,7 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
       }
       const first = results.get(group[0]!.instance.id)!;
       report({ phase: 'done', status: first.status, detail: first.failure?.reason });
+      await options.onBuilt?.(group.map((p) => results.get(p.instance.id)!));
   };
   try {
     // A compiler elsewhere (the farm's hosts) takes several builds at once; here they run one at a time.

@@ -59,6 +59,11 @@ export interface BuildOptions {
    * cache under its key, as compileKernel does here. With it, builds run side by side.
    */
   compiler?: KernelCompiler;
+  /**
+   * Told of each kernel as soon as its files are in its instances' directories (or its
+   * build failed), before the other kernels are done: kvm-remote starts their guests.
+   */
+  onBuilt?: (results: KernelBuildResult[]) => Promise<void> | void;
 }
 
 /** One configured kernel to compile; the outcome has compileKernel's shape. */

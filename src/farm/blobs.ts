@@ -57,3 +57,10 @@ async function hashFile(localPath: string): Promise<Blob> {
     await handle.close();
   }
 }
+
+/** Each blob once, however many instances boot it. */
+export async function uniqueBlobs(lists: Promise<Map<string, Blob>>[]): Promise<Blob[]> {
+  const byHash = new Map<string, Blob>();
+  for (const found of await Promise.all(lists)) for (const blob of found.values()) byHash.set(blob.hash, blob);
+  return [...byHash.values()];
+}

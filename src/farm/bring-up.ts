@@ -61,3 +61,18 @@ export async function shipKernels(host: Host, paths: RemotePaths, input: ShipKer
     rmSync(stage.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Sends a host the kernels of `blobs` its store lacks, before a batch that boots them:
+ * a run whose kernels are still being built ships each as its guests are placed.
+ * Returns the bytes sent (0 when the host held them all).
+ */
+export async function shipMissing(host: Host, paths: RemotePaths, blobs: readonly Blob[], options: { timeoutMs: number; signal?: AbortSignal }): Promise<number> {
+  const stage = stageShipment(blobs, await listStore(host, paths));
+  try {
+    if (stage.entries.length > 0) await ship(host, paths, stage, options);
+    return stage.blobBytes;
+  } finally {
+    rmSync(stage.dir, { recursive: true, force: true });
+  }
+}

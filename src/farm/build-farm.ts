@@ -50,6 +50,8 @@ export interface HostBuild {
   key: string;
   ms: number;
   ok: boolean;
+  /** When the build ended there (ISO time): guests of kernels built earlier may have started before it. */
+  endedAt: string;
 }
 
 /** What one host did for the builds. */
@@ -118,6 +120,8 @@ export class BuildFarm {
   private hereChain: Promise<unknown> = Promise.resolve();
 
   private readonly steps: BuildSteps;
+  /** The run sharing these hosts (kvm-remote): a host running a batch starts no build; a host done building is handed back. */
+  private run?: { busy(host: string): boolean; idle(host: string): void };
 
   constructor(private readonly o: BuildFarmOptions) {
     this.steps = { ...realBuildSteps(o), ...o.steps };
@@ -141,6 +145,27 @@ export class BuildFarm {
         this.dispatch();
       }));
     };
+  }
+
+  /** Shares the hosts with a run: builds and batches are one host's jobs in turn (see offer). */
+  attach(run: { busy(host: string): boolean; idle(host: string): void }): void {
+    this.run = run;
+  }
+
+  /**
+   * The run asks whether `host` should build rather than take a batch: true when it is
+   * building, or now starts the next waiting build. A build goes first because guests
+   * wait for kernels; a builder with no build to do takes batches.
+   */
+  offer(host: string): boolean {
+    const b = this.builders.find((x) => x.name === host && !x.dead);
+    if (!b) return false;
+    if (b.busy) return true;
+    const next = nextBuildFor(b.name, this.waiting, this.builders.filter((x) => !x.dead).map((x) => x.name));
+    if (!next) return false;
+    this.waiting.splice(this.waiting.indexOf(next as Waiting), 1);
+    void this.runOn(b, next as Waiting);
+    return true;
   }
 
   /** Connects and probes every host, chooses builders, and starts sending each builder the source. */
@@ -212,7 +237,7 @@ export class BuildFarm {
       return;
     }
     for (const b of live) {
-      if (b.busy) continue;
+      if (b.busy || this.run?.busy(b.name)) continue;
       const next = nextBuildFor(b.name, this.waiting, live.map((x) => x.name));
       if (!next) continue;
       this.waiting.splice(this.waiting.indexOf(next as Waiting), 1);
@@ -227,7 +252,7 @@ export class BuildFarm {
       const tree = await b.source;
       this.o.log(`${b.name}: building ${w.job.label} with -j${b.probe.cpus}`);
       const outcome = await this.steps.compile({ host: b.host, tree, key: w.key, dotConfig: w.job.dotConfig, context: w.job.context, jobs: b.probe.cpus });
-      b.report.builds.push({ label: w.job.label, key: w.key, ms: Date.now() - started, ok: outcome.ok });
+      b.report.builds.push({ label: w.job.label, key: w.key, ms: Date.now() - started, ok: outcome.ok, endedAt: new Date().toISOString() });
       this.o.log(`${b.name}: ${w.job.label} ${outcome.ok ? 'built' : `failed: ${outcome.reason}`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       w.done(Promise.resolve(outcome));
     } catch (error) {
@@ -253,6 +278,8 @@ export class BuildFarm {
     } finally {
       b.busy = false;
       this.dispatch();
+      // Nothing more to build there: the host takes batches.
+      if (!b.busy) this.run?.idle(b.name);
     }
   }
 

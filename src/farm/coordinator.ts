@@ -11,7 +11,7 @@ import { ProgressCounter, type RemoteProgress } from './progress.js';
 import type { RemoteLog } from './remote-log.js';
 import type { RemotePaths } from './remote-paths.js';
 import { notRun } from './run-guest-on.js';
-import { Scheduler, type GuestSteps } from './scheduler.js';
+import { Scheduler, type BuildOffer, type GuestSteps } from './scheduler.js';
 import type { RemoteBatchReport, RemoteSummary } from './types.js';
 import { WorkQueue } from './work-queue.js';
 import type { Journal } from './journal.js';
@@ -48,6 +48,27 @@ export interface CoordinateInput {
   tags?: ReadonlyMap<string, string>;
   /** Once minHosts are ready, wait this long for the rest (default gatherTimeoutMs). */
   countdownMs?: number;
+  /** Kernels still being built while the run starts: their instances wait for them. */
+  supply?: KernelSupply;
+}
+
+/** What the run hears from a build going on beside it (kernel-feed.ts). */
+export interface KernelSupply {
+  /** Instances whose kernel is not there yet, asked once as the queue is made. */
+  held(): string[];
+  builds?: BuildOffer;
+  /** Called once, right after held(): from then on the supply tells the run what it builds. */
+  connect(run: SupplyListener): void;
+}
+
+export interface SupplyListener {
+  ready(ids: readonly string[]): void;
+  /** Their results hold the build-failed verdict already. */
+  failed(ids: readonly string[]): void;
+  /** A host finished a build. */
+  idle(host: string): void;
+  /** A host runs a batch: no build starts there. */
+  busy(host: string): boolean;
 }
 
 export interface CoordinateOutcome {
@@ -80,13 +101,18 @@ export async function coordinate(input: CoordinateInput): Promise<CoordinateOutc
     keepGuests: (m) => waitingFor(m), ...(input.tags ? { tags: input.tags } : {}),
   });
   const members = fleet.members;
-  const queue = new WorkQueue(input.instances);
+  const queue = new WorkQueue(input.instances, input.supply?.held() ?? []);
   const progress = new ProgressCounter(input.results.size, input.durationMs,
     () => members.map((m) => ({ name: m.name, state: m.machine.state })), input.onProgress ?? (() => {}),
     () => Math.ceil(queue.cpus / Math.max(1, ...members.map((m) => m.probe?.cpus ?? 1))), clock);
   const scheduler = new Scheduler({
     fleet, queue, results: input.results, runDir: input.runDir, retries: input.retries, steps: input.guestSteps, log, progress, clock, ...(signal ? { signal } : {}),
     ...(input.lostGraceMs ? { lostGraceMs: input.lostGraceMs } : {}), ...(input.journal ? { journal: input.journal } : {}), ...(input.resume ? { resume: input.resume } : {}),
+    ...(input.supply?.builds ? { builds: input.supply.builds } : {}),
+  });
+  input.supply?.connect({
+    ready: (ids) => scheduler.kernelsReady(ids), failed: (ids) => scheduler.kernelsFailed(ids),
+    idle: (host) => scheduler.hostIdle(host), busy: (host) => scheduler.busy(host),
   });
   waitingFor = (m) => scheduler.waitingFor(m);
   const gather = gatherMachines(fleet.machines, { minHosts: input.minHosts, gatherTimeoutMs: input.gatherTimeoutMs, clock, ...(input.countdownMs !== undefined ? { countdownMs: input.countdownMs } : {}) });

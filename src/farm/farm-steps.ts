@@ -5,8 +5,7 @@ import type { BuiltQemuCommand } from '../qemu/index.js';
 import { RUN_FILES } from '../rundir/layout.js';
 import { judgeGuest } from '../run/judge-instance.js';
 import type { AccelRequest } from '../run/options.js';
-import type { BlobIndex, Blob } from './blobs.js';
-import { shipKernels } from './bring-up.js';
+import { shipKernels, shipMissing } from './bring-up.js';
 import { connectHost, LOCALHOST, type HostConnectOptions } from './connect-hosts.js';
 import { cleanUpHost } from './finish-fleet.js';
 import type { FleetSteps } from './fleet.js';
@@ -17,6 +16,9 @@ import { runGuestOn } from './run-guest-on.js';
 import type { GuestSteps } from './scheduler.js';
 import { sweepRun } from './sweep.js';
 import { readBootId } from './detached-guest.js';
+import type { Batch } from '../plan/types.js';
+import type { Member } from './member.js';
+import { uniqueBlobs, type BlobIndex, type Blob } from './blobs.js';
 
 export interface RealFleetInput {
   connect: HostConnectOptions;
@@ -56,16 +58,29 @@ export interface RealGuestInput {
   bootTimeoutSeconds: number;
   log: RemoteLog;
   signal?: AbortSignal;
+  /** Kernels are still being built as the run starts: each batch's kernels go to its host as it is placed (longest wait in ms). */
+  shipOnPlaceMs?: number;
 }
 
 /** The scheduler's steps on real hosts: qemu-cmd placed for the host, the guest run there, judged here. */
 export function realGuestSteps(input: RealGuestInput): GuestSteps {
   const stopFile = path.join(input.runDir, RUN_FILES.stop);
+  const shipFor = async (m: Member, batch: Batch): Promise<void> => {
+    if (input.shipOnPlaceMs === undefined || !m.paths || !m.host) return;
+    const blobs = await uniqueBlobs(batch.instances.map((x) => input.blobs.ofCommand(input.commands.get(x.id)!)));
+    try {
+      const bytes = await shipMissing(m.host, m.paths, blobs, { timeoutMs: input.shipOnPlaceMs, ...(input.signal ? { signal: input.signal } : {}) });
+      if (bytes > 0) input.log.event(m.name, `sent ${bytes} bytes of kernels for batch ${batch.number}`);
+    } catch (error) {
+      // The guests then find no kernel there: an infrastructure fault of the host, rerun elsewhere.
+      input.log.event(m.name, `could not send the kernels of batch ${batch.number}: ${(error as Error).message}`);
+    }
+  };
   return {
-    place: (m, batch, keep) => placeOnHost({
+    place: async (m, batch, keep) => (await shipFor(m, batch), placeOnHost({
       runDir: input.runDir, batches: [batch], commands: input.commands, accel: m.probe!.accel, blobs: input.blobs, ...(m.paths ? { paths: m.paths } : {}),
       ...(keep?.attempts ? { attempts: keep.attempts } : {}), ...(keep?.tokens ? { tokens: keep.tokens } : {}),
-    }),
+    })),
     run: ({ instance, member: m, host, placed, onExit, reattach, follow, consoleAs }) => runGuestOn({
       instance, host, local: m.name === LOCALHOST, placed, runDir: input.runDir, tag: m.tag,
       durationSeconds: input.durationSeconds, shutdownGraceSeconds: input.shutdownGraceSeconds, bootTimeoutSeconds: input.bootTimeoutSeconds,

@@ -245,6 +245,7 @@ export async function runRemoteGuest(options: RemoteGuestOptions): Promise<Guest
     stopped: reason === 'stopped',
     startError,
     durationMs,
+    startedAt: new Date(started).toISOString(),
   };
 }
 

@@ -58,6 +58,14 @@ export interface SchedulerInput {
   journal?: Journal;
   /** A resumed run: the attempts and batches so far, and the guests to follow again on their hosts. */
   resume?: ResumeSeed;
+  /** Kernels built on the farm: a host that has a build to do takes it before any batch. */
+  builds?: BuildOffer;
+}
+
+/** The build farm as the scheduler sees it: builds and batches share the hosts, one job a host at a time. */
+export interface BuildOffer {
+  /** Starts the next waiting build on `host` if it builds; true when the host is building (it takes no batch now). */
+  offer(host: string): boolean;
 }
 
 /** What a resumed scheduler starts from. */
@@ -243,6 +251,30 @@ export class Scheduler {
     });
   }
 
+  /** True while `host` runs a batch: the build farm starts no build there. */
+  busy(host: string): boolean {
+    return this.running.has(host);
+  }
+
+  /** Their kernels are built: the instances may run. */
+  kernelsReady(ids: readonly string[]): void {
+    for (const id of ids) this.input.queue.release(id);
+    this.dispatchAll();
+  }
+
+  /** Their kernels failed to build: their results hold the build-failed verdict; nothing runs them. */
+  kernelsFailed(ids: readonly string[]): void {
+    for (const id of ids) if (this.input.queue.remove(id)) this.input.progress.judged();
+    this.checkEnd();
+  }
+
+  /** A host finished a build: it takes its next job. */
+  hostIdle(host: string): void {
+    const m = this.input.fleet.members.find((x) => x.name === host);
+    if (m) this.dispatch(m);
+    this.checkEnd();
+  }
+
   /** Instances still without a verdict when the run ends some other way. */
   giveUpPending(why: string): void {
     for (const p of this.input.queue.drain()) notRun(this.result(p.instance.id), why);
@@ -301,6 +333,7 @@ export class Scheduler {
       this.hostLost(m);
       return;
     }
+    if (this.input.builds?.offer(m.name)) return;
     const usable = this.input.fleet.members.filter((o) => o.machine.usable && o.probe && !this.benched.has(o.name));
     const instances = this.input.queue.take({
       host: m.name,

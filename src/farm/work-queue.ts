@@ -24,9 +24,23 @@ export interface Taker {
  */
 export class WorkQueue {
   private readonly pending: PendingInstance[] = [];
+  /** Queued instances whose kernel is still being built: no host takes them yet. */
+  private readonly held = new Set<string>();
 
-  constructor(instances: readonly ScenarioInstance[] = []) {
+  /** `held`: instances that wait for their kernel (see release). */
+  constructor(instances: readonly ScenarioInstance[] = [], held: Iterable<string> = []) {
     for (const instance of instances) this.pending.push({ instance, avoidHosts: [] });
+    for (const id of held) this.held.add(id);
+  }
+
+  /** The instance's kernel is there: hosts may take it. */
+  release(id: string): void {
+    this.held.delete(id);
+  }
+
+  /** Instances queued whose kernel is not there yet. */
+  get waiting(): number {
+    return this.pending.filter((p) => this.held.has(p.instance.id)).length;
   }
 
   get size(): number {
@@ -55,16 +69,17 @@ export class WorkQueue {
 
   /** Empties the queue (interrupt, no host left): the caller judges what was left. */
   drain(): PendingInstance[] {
+    this.held.clear();
     return this.pending.splice(0);
   }
 
   /**
    * The next batch for `taker`, removed from the queue; empty when nothing suits it.
-   * An instance wider than this host waits for a wider one, unless none is usable;
+   * An instance waits for its kernel; one wider than this host waits for a wider one, unless none is usable;
    * an instance lost on this host waits for another host while one is usable.
    */
   take(taker: Taker): ScenarioInstance[] {
-    const suits = this.pending.filter((p) =>
+    const suits = this.pending.filter((p) => !this.held.has(p.instance.id) &&
       (p.instance.cpus <= taker.cpus || taker.cpus >= taker.widestCpus) &&
       !(taker.othersUsable && p.avoidHosts.includes(taker.host)));
     if (suits.length === 0) return [];

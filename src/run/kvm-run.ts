@@ -20,6 +20,7 @@ import { hostLoadFor } from '../host-load/host-load.js';
 import { describeScenarioDir } from '../scenarios/scenario-dir.js';
 import { gdbAttachLine } from './gdb.js';
 import type { RunProgressListener } from '../progress/run-monitor.js';
+import type { Batch } from '../plan/types.js';
 import { writeQemuCmd } from './qemu-cmd.js';
 
 export interface RunKvmOptions extends RunOptions {
@@ -29,6 +30,16 @@ export interface RunKvmOptions extends RunOptions {
   progress?: RunProgressListener;
   /** Compiles configured kernels elsewhere (kvm-remote's build hosts); default here. */
   kernelCompiler?: KernelCompiler;
+  /** Told of the run's instances once its directory exists, then of each kernel as it is ready (kvm-remote starts guests before every kernel is built). */
+  kernels?: KernelListener;
+}
+
+/** What kvm-remote hears of a build as it goes. */
+export interface KernelListener {
+  /** The run directory and its batches (every instance), before any kernel is built. */
+  planned(runDir: string, batches: readonly Batch[], suite: string): void;
+  /** Instances whose kernel and qemu-cmd are in place, or whose build failed. */
+  built(results: readonly KernelBuildResult[]): void;
 }
 
 /**
@@ -68,6 +79,32 @@ async function buildAndBoot(options: RunKvmOptions, prepared: PreparedRun, treeD
   writeRunFile(runDir, RUN_FILES.batches, formatBatchesFile(batches, prepared.cpus));
   writeRunFile(runDir, RUN_FILES.testid, await describeKernelTree(treeDir));
   for (const instance of prepared.instances) mkdirSync(path.join(runDir, instance.id));
+  options.kernels?.planned(runDir, batches, prepared.suite.name);
+
+  // Probed beside the build: each kernel's qemu-cmd is written the moment it is built.
+  const accelProbe = options.buildonly ? Promise.resolve(undefined) : probeAccel(options.accel, options.qemuCmd ? { qemuCmd: options.qemuCmd } : {});
+  accelProbe.catch(() => {});
+  const instanceOf = new Map(batches.flatMap((b) => b.instances).map((x) => [x.id, x]));
+  // qemu-cmd for every instance with a kernel: the exact command, rerunnable by hand or by kvm-again.
+  const commands = new Map<string, BuiltQemuCommand>();
+  const writeCommands = async (built: readonly KernelBuildResult[]): Promise<void> => {
+    const accel = await accelProbe;
+    for (const build of built) {
+      if (!build.kernelImage) continue;
+      commands.set(build.instance, writeQemuCmd({
+        instance: instanceOf.get(build.instance)!,
+        suite: prepared.suite,
+        cfcommon: prepared.library.cfcommon,
+        dir: path.join(runDir, build.instance),
+        kernelImage: build.kernelImage,
+        allottedCpus: prepared.cpus,
+        options,
+        // A --buildonly qemu-cmd names the accelerator the user asked for; kvm-again probes again.
+        accel: accel?.accel ?? (options.accel === 'kvm' ? 'kvm' : 'tcg'),
+      }));
+    }
+    options.kernels?.built(built);
+  };
 
   const builds = await buildKernels({
     kernelDir: treeDir,
@@ -87,11 +124,12 @@ async function buildAndBoot(options: RunKvmOptions, prepared: PreparedRun, treeD
     reporter: { line: say, ...(options.progress?.build ? { event: (e) => options.progress!.build!(e) } : {}) },
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.kernelCompiler ? { compiler: options.kernelCompiler } : {}),
+    onBuilt: writeCommands,
   });
   const buildOf = new Map<string, KernelBuildResult>(builds.map((b) => [b.instance, b]));
   for (const b of builds) say(`${b.instance}: kernel ${b.status}${b.failure ? ` (${b.failure.reason})` : ''}`);
 
-  const accel = options.buildonly ? undefined : await probeAccel(options.accel, options.qemuCmd ? { qemuCmd: options.qemuCmd } : {});
+  const accel = await accelProbe;
   if (accel) recordAccel(runDir, accel, say);
 
   const results = new Map<string, InstanceResult>();
@@ -116,36 +154,18 @@ async function buildAndBoot(options: RunKvmOptions, prepared: PreparedRun, treeD
     }
   });
 
-  // qemu-cmd for every instance with a kernel: the exact command, rerunnable by hand or by kvm-again.
-  const commands = new Map<string, BuiltQemuCommand>();
-  for (const batch of batches) {
-    for (const instance of batch.instances) {
-      const build = buildOf.get(instance.id)!;
-      if (!build.kernelImage) continue;
-      const written = writeQemuCmd({
-        instance,
-        suite: prepared.suite,
-        cfcommon: prepared.library.cfcommon,
-        dir: path.join(runDir, instance.id),
-        kernelImage: build.kernelImage,
-        allottedCpus: prepared.cpus,
-        options,
-        // A --buildonly qemu-cmd names the accelerator the user asked for; kvm-again probes again.
-        accel: accel?.accel ?? (options.accel === 'kvm' ? 'kvm' : 'tcg'),
-      });
-      commands.set(instance.id, written);
-      results.get(instance.id)!.warnings.push(...written.warnings);
-    }
-  }
+  for (const [id, command] of commands) results.get(id)!.warnings.push(...command.warnings);
+  // In batch order, as the guests boot, whatever order the kernels came in.
+  const ordered = new Map([...instanceOf.keys()].filter((id) => commands.has(id)).map((id) => [id, commands.get(id)!]));
 
   if (options.buildonly) say('Build-only run: kernels and qemu-cmd files written, nothing booted');
-  else if (options.gdb) for (const id of commands.keys()) say(gdbAttachLine(id, path.join(runDir, id, 'vmlinux')));
+  else if (options.gdb) for (const id of ordered.keys()) say(gdbAttachLine(id, path.join(runDir, id, 'vmlinux')));
   return finishRun({
     runDir,
     suite: prepared.suite,
     scenarios: prepared.scenarios,
     batches,
-    commands,
+    commands: ordered,
     results,
     options,
     ...(accel ? { accel } : {}),

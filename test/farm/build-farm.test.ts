@@ -80,4 +80,36 @@ describe('BuildFarm', () => {
     expect(none.events).toEqual(['here k1']);
     expect(none.farm.report()!.buildOn).toBe('here');
   });
+
+  it('shares its hosts with a run: no build starts on a host running a batch; the run offers it the host back and hears when it is done', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const { farm, events, job } = fakeFarm({ a: { cpus: 2 }, b: { cpus: 1 } }, async (host, key) => {
+      if (key === 'k1') await held;
+      return built(key);
+    });
+    const running = new Set(['b']);
+    const idle: string[] = [];
+    farm.attach({ busy: (host) => running.has(host), idle: (host) => idle.push(host) });
+    const k1 = job('k1');
+    const k2 = job('k2');
+    // Let the farm open and hand out what it can: a takes k1; b runs a batch, so k2 waits.
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events.filter((e) => e.startsWith('compile'))).toEqual(['compile a k1 -j2']);
+    // a is building: the run may not give it a batch.
+    expect(farm.offer('a')).toBe(true);
+    // b's batch ended: offered to the farm, it takes k2 instead of another batch.
+    running.delete('b');
+    expect(farm.offer('b')).toBe(true);
+    expect((await k2).ok).toBe(true);
+    expect(idle).toContain('b');
+    // Nothing left to build: b goes back to running batches.
+    expect(farm.offer('b')).toBe(false);
+    release();
+    expect((await k1).ok).toBe(true);
+    expect(idle).toContain('a');
+    expect(farm.offer('a')).toBe(false);
+    expect(events.filter((e) => e.startsWith('compile'))).toEqual(['compile a k1 -j2', 'compile b k2 -j1']);
+  });
 });

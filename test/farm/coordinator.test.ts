@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { coordinate } from '../../src/farm/coordinator.js';
+import { coordinate, type CoordinateInput } from '../../src/farm/coordinator.js';
 import { REMOTE_LOG } from '../../src/farm/remote-log.js';
 import { isKvmFarmError } from '../../src/util/errors.js';
 import { FakeFarm } from './fake-farm.js';
@@ -171,3 +171,73 @@ describe('the coordinator on fake hosts and a fake clock', () => {
   });
 });
 
+
+describe('the coordinator with kernels still being built (fake hosts, fake clock)', () => {
+  /**
+   * A build beside the run: h1 builds K1 for 50 s, then K2 for 50 s; A's kernel is
+   * there from the start, B's comes with K1, C's build (K2) fails. h2 never builds.
+   */
+  function buildingSupply(f: FakeFarm) {
+    const builds = ['K1', 'K2'];
+    let building: string | undefined;
+    const offers: string[] = [];
+    let run: Parameters<NonNullable<CoordinateInput['supply']>['connect']>[0] | undefined;
+    const startBuild = (): void => {
+      const key = builds.shift()!;
+      building = key;
+      offers.push(`${key}@${f.clock.now()}`);
+      f.clock.setTimeout(() => {
+        building = undefined;
+        if (key === 'K1') run!.ready(['B']);
+        else {
+          run!.failed(['C']);
+        }
+        run!.idle('h1');
+      }, 50 * S);
+    };
+    const supply: NonNullable<CoordinateInput['supply']> = {
+      held: () => ['B', 'C'],
+      builds: {
+        offer: (host) => {
+          if (host !== 'h1') return false;
+          if (building) return true;
+          if (builds.length === 0) return false;
+          startBuild();
+          return true;
+        },
+      },
+      connect: (r) => (run = r),
+    };
+    return { supply, offers, markFailed: (input: CoordinateInput) => (input.results.get('C')!.verdict = { instance: 'C', kind: 'build-failed', reasons: ['make failed'], quoted: [] }) };
+  }
+
+  it('guests whose kernels exist run while other kernels build; a builder takes batches once it has nothing to build; a failed build is never run', async () => {
+    const f = farm(['h1', 2], ['h2', 2]);
+    const { supply, offers, markFailed } = buildingSupply(f);
+    const input = f.input({ A: 1, B: 1, C: 1 }, { supply });
+    // The build farm writes the verdict of a failed build before it says so.
+    f.clock.setTimeout(() => markFailed(input), 99 * S);
+    const outcome = await f.clock.run(coordinate(input));
+
+    expect(kinds(input.results)).toEqual({ A: 'pass@h2', B: 'pass@h2', C: 'build-failed@-' });
+    // h1 built K1 and then K2 and never ran a guest; h2 ran A at once, without waiting for any build, then B once K1 existed.
+    // Bring-up takes 1.1 s; K2 starts the moment K1 ends.
+    expect(offers).toEqual(['K1@1100', 'K2@51100']);
+    expect(outcome.hostBatches.get('h1')).toBeUndefined();
+    const h2 = outcome.hostBatches.get('h2')!;
+    expect(h2.map((b) => b.instances)).toEqual([['A'], ['B']]);
+    expect(h2[0]!.startedMs).toBe(0);
+    // B started the moment K1 was built (50 s after h1 began building it), while K2 was still building.
+    expect(h2[1]!.startedMs).toBe(50 * S);
+    expect(f.spawns.map((s) => s.instance).sort()).toEqual(['A', 'B']);
+  });
+
+  it('instances still waiting for a kernel when no host is left are not run, and the run ends', async () => {
+    const f = farm(['h1', 2]);
+    const supply: NonNullable<CoordinateInput['supply']> = { held: () => ['B'], connect: () => {} };
+    const input = f.input({ A: 1, B: 1 }, { supply, maxReconnects: 1 });
+    f.clock.setTimeout(() => f.cut('h1', true), 5 * S);
+    await f.clock.run(coordinate(input));
+    expect(input.results.get('B')!.verdict).toMatchObject({ kind: 'infra-error', reasons: [expect.stringMatching(/no host left to run it/)] });
+  });
+});

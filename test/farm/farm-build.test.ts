@@ -12,7 +12,9 @@ import { requireReal } from '../helpers/require.js';
 import { smallRunOptions } from '../helpers/run-options.js';
 
 const tree = requireReal('kernel-tree', 'kernel-build', 'qemu').kernelTree;
-const HOSTS = [{ name: 'b1', cpus: 1 }, { name: 'b2', cpus: 2 }];
+/** Two builders, and g1 whose /tmp is too small for a build: it only runs guests, from the first kernel built. */
+const BUILDERS = [{ name: 'b1', cpus: 1 }, { name: 'b2', cpus: 2 }];
+const HOSTS = [...BUILDERS, { name: 'g1', cpus: 2, tmpSize: '1g' }];
 const { farm } = useFarm({ hosts: HOSTS });
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-farm-build-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -67,12 +69,19 @@ describe('kvm-remote builds on the hosts (namespace farm, real kernels)', () => 
     const built = builds.hosts.flatMap((h) => h.builds);
     expect(built.map((b) => b.ok)).toEqual([true, true, true]);
     expect(new Set(built.map((b) => b.key)).size).toBe(3);
-    for (const h of builds.hosts) {
+    const g1 = builds.hosts.find((h) => h.name === 'g1')!;
+    expect(g1).toMatchObject({ builder: false, builds: [] });
+    expect(g1.why).toMatch(/GB free, a build needs/);
+    for (const h of builds.hosts.filter((x) => x.builder)) {
       expect(h.lost, `${h.name} lost`).toBeUndefined();
       expect(h, h.name).toMatchObject({ builder: true, cpus: HOSTS.find((s) => s.name === h.name)!.cpus });
       expect(h.builds.length, `${h.name} built`).toBeGreaterThan(0);
       expect(h.source!.bytes, `${h.name}: the whole tree, once`).toBeGreaterThan(500_000_000);
     }
+    // No barrier between building and running: the first guest started while a kernel was still being built.
+    const firstGuest = Math.min(...farmRun.instances.map((x) => Date.parse(x.guest!.startedAt!)));
+    const lastBuild = Math.max(...built.map((b) => Date.parse(b.endedAt)));
+    expect(firstGuest, 'first guest started before the last build ended').toBeLessThan(lastBuild);
     const verdicts = (s: RunSummary) => Object.fromEntries(s.instances.map((x) => [x.instance, x.verdict?.kind]));
     expect(verdicts(farmRun)).toEqual(verdicts(local));
     expect(verdicts(farmRun)).toEqual({ 'UP01-SMALL': 'pass', 'TREE02C-SMALL': 'pass', 'TREE04C-SMALL': 'pass', 'BUSTED01-SMALL': 'fail' });

@@ -33,6 +33,8 @@ export interface FarmHostSpec {
   loginShell?: { stdout: string[]; stderr: string[]; sleepSeconds: number; exitCode?: number };
   /** Which CPUs (taskset list, `1` or `2-3`); default the first `cpus` of the machine. Hosts with their own CPUs do not share. */
   cpuList?: string;
+  /** Size of the host's own /tmp (tmpfs `size=`, e.g. `1g`): a small one leaves no room for a kernel build there. Default half the memory. */
+  tmpSize?: string;
 }
 
 export interface FarmOptions {
@@ -65,6 +67,7 @@ export interface FarmHost {
   /** What sshd was started with, so reboot() starts it the same way. */
   cpuList: string;
   bashrc: string;
+  tmpSize: string;
 }
 
 export interface Farm {
@@ -99,7 +102,7 @@ const SSHD_READY_MS = 10_000;
  * $4, when not empty, is bind-mounted over root's .bashrc (a noisy login shell);
  * $5, when not empty, over boot_id: a host "rebooted" by reboot() gets its own.
  */
-const WRAPPER = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && hostname "$1" && { [ -z "$4" ] || mount --bind "$4" /root/.bashrc; } && { [ -z "$5" ] || mount --bind "$5" /proc/sys/kernel/random/boot_id; } && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
+const WRAPPER = 'mount -t tmpfs -o "mode=1777${6:+,size=$6}" tmpfs /tmp && hostname "$1" && { [ -z "$4" ] || mount --bind "$4" /root/.bashrc; } && { [ -z "$5" ] || mount --bind "$5" /proc/sys/kernel/random/boot_id; } && exec taskset -c "$2" /usr/sbin/sshd -D -e -f "$3"';
 
 export async function createFarm(options: FarmOptions): Promise<Farm> {
   const root = options.root ?? DEFAULT_ROOT;
@@ -187,9 +190,11 @@ async function startHost(runId: string, dir: string, octet: number, index: numbe
   const logFile = join(hostDir, 'sshd.log');
   const bashrc = spec.loginShell ? writeNoisyBashrc(hostDir, spec.loginShell) : '';
   const cpuList = spec.cpuList ?? (spec.cpus === 1 ? '0' : `0-${spec.cpus - 1}`);
-  const sshd = await startSshd(namespace, spec.name, { cpuList, configFile, logFile, bashrc, bootIdFile: '' });
+  const tmpSize = spec.tmpSize ?? '';
+  if (!/^[0-9]*[kmg]?$/.test(tmpSize)) throw new Error(`tmpSize ${tmpSize}: a size such as 512m or 1g`);
+  const sshd = await startSshd(namespace, spec.name, { cpuList, configFile, logFile, bashrc, bootIdFile: '', tmpSize });
   const hostKey = readFileSync(`${keyFile}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
-  return { name: spec.name, index, cpus: spec.cpus, namespace, vethHost, address, hostAddress, port, hostKey, logFile, sshd, cpuList, bashrc };
+  return { name: spec.name, index, cpus: spec.cpus, namespace, vethHost, address, hostAddress, port, hostKey, logFile, sshd, cpuList, bashrc, tmpSize };
 }
 
 /** The host's own root .bashrc: fixed printf lines (values quoted), a sleep, maybe an exit. */
@@ -206,12 +211,12 @@ function writeNoisyBashrc(hostDir: string, shell: NonNullable<FarmHostSpec['logi
   return file;
 }
 
-interface SshdFiles { cpuList: string; configFile: string; logFile: string; bashrc: string; bootIdFile: string }
+interface SshdFiles { cpuList: string; configFile: string; logFile: string; bashrc: string; bootIdFile: string; tmpSize: string }
 
 /** sshd in the host's network namespace, with its own mount and UTS namespaces (own /tmp, hostname, maybe .bashrc and boot_id). */
 async function startSshd(namespace: string, name: string, files: SshdFiles): Promise<ChildProcess> {
   const sshd = spawn('ip', ['netns', 'exec', namespace, 'unshare', '--mount', '--uts', '--propagation', 'private',
-    'sh', '-c', WRAPPER, 'sh', name, files.cpuList, files.configFile, files.bashrc, files.bootIdFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    'sh', '-c', WRAPPER, 'sh', name, files.cpuList, files.configFile, files.bashrc, files.bootIdFile, files.tmpSize], { stdio: ['ignore', 'ignore', 'pipe'] });
   await waitForListening(sshd, files.logFile, name);
   return sshd;
 }
@@ -321,7 +326,7 @@ function makeFarm(runId: string, dir: string, hosts: FarmHost[]): Farm {
       const bootId = randomUUID();
       const bootIdFile = join(hostDir, 'boot_id');
       writeFileSync(bootIdFile, `${bootId}\n`);
-      h.sshd = await startSshd(h.namespace, name, { cpuList: h.cpuList, configFile: join(hostDir, 'sshd_config'), logFile: h.logFile, bashrc: h.bashrc, bootIdFile });
+      h.sshd = await startSshd(h.namespace, name, { cpuList: h.cpuList, configFile: join(hostDir, 'sshd_config'), logFile: h.logFile, bashrc: h.bashrc, bootIdFile, tmpSize: h.tmpSize });
       return bootId;
     },
     async restoreNetwork(name) {
