@@ -250,8 +250,9 @@ export class BuildFarm {
     const started = Date.now();
     try {
       const tree = await b.source;
-      this.o.log(`${b.name}: building ${w.job.label} with -j${b.probe.cpus}`);
-      const outcome = await this.steps.compile({ host: b.host, tree, key: w.key, dotConfig: w.job.dotConfig, context: w.job.context, jobs: b.probe.cpus });
+      const ccache = b.probe.ccache && w.job.context.toolchain.ccache;
+      this.o.log(`${b.name}: building ${w.job.label} with -j${b.probe.cpus}${ccache ? ' through ccache' : ''}`);
+      const outcome = await this.steps.compile({ host: b.host, tree, key: w.key, dotConfig: w.job.dotConfig, context: w.job.context, jobs: b.probe.cpus, ccache });
       b.report.builds.push({ label: w.job.label, key: w.key, ms: Date.now() - started, ok: outcome.ok, endedAt: new Date().toISOString() });
       this.o.log(`${b.name}: ${w.job.label} ${outcome.ok ? 'built' : `failed: ${outcome.reason}`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       w.done(Promise.resolve(outcome));

@@ -10,6 +10,8 @@ export interface BuildProbe {
   compiler: string;
   cpus: number;
   freeBytes: number;
+  /** ccache is installed there: a build here that uses it uses it there too. */
+  ccache: boolean;
 }
 
 /** Room a build directory needs besides the tree (a defconfig build takes ~1.5 GB with vmlinux; tinyconfig far less). */
@@ -18,13 +20,14 @@ export const BUILD_MIN_FREE_BYTES = 3 * 1024 ** 3;
 /**
  * One exec that reports, a line each, what a kernel build needs: the tools (make,
  * the compiler, flex, bison, bc, perl), the headers objtool and certificate tools
- * include (libelf's gelf.h, openssl), the compiler's version, CPUs and free disk.
+ * include (libelf's gelf.h, openssl), the compiler's version, CPUs, ccache and free disk.
  * A fixed script: $1 the compiler command (one word), $2 the directory to measure.
  */
 const PROBE_BUILD =
   'cc=$1; for t in make "$cc" flex bison bc perl; do command -v "$t" >/dev/null 2>&1 || echo "missing=$t"; done; ' +
   'for h in gelf.h openssl/opensslv.h; do printf "#include <%s>\\n" "$h" | "$cc" -E -x c - >/dev/null 2>&1 || echo "missing=$h"; done; ' +
   'echo "compiler=$("$cc" --version 2>/dev/null | head -n 1)"; echo "cpus=$(nproc)"; ' +
+  'if command -v ccache >/dev/null 2>&1; then echo ccache=yes; else echo ccache=no; fi; ' +
   'mkdir -p -- "$2" && echo "free=$(df -Pk -- "$2" | awk \'NR==2 {print $4}\')"';
 
 const HEADER_PACKAGES: Record<string, string> = { 'gelf.h': 'libelf-dev', 'openssl/opensslv.h': 'libssl-dev' };
@@ -52,5 +55,6 @@ export function readBuildProbe(stdout: string, exitCode: number | null): BuildPr
     compiler: value('compiler'),
     cpus: Number.isInteger(cpus) && cpus > 0 ? cpus : 1,
     freeBytes: Number.isFinite(freeBytes) ? freeBytes : 0,
+    ccache: value('ccache') === 'yes',
   };
 }

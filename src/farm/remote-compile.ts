@@ -22,6 +22,8 @@ export interface RemoteCompileInput {
   context: CompileContext;
   /** make -j: the host's CPUs. */
   jobs: number;
+  /** ccache is installed there: used when this machine's build uses it (it never changes the kernel, only how fast it comes). */
+  ccache: boolean;
   /** Longest one build may take there. */
   timeoutMs: number;
 }
@@ -62,7 +64,7 @@ export async function compileOnHost(input: RemoteCompileInput): Promise<CompileO
     await must(host.run(['sh', '-c', 'rm -rf -- "$1" && mkdir -p -- "$1"', 'sh', objDir], { timeoutMs: STEP_MS, ...signal }), 'make the build directory');
     await must(host.putStream(path.posix.join(objDir, '.config'), Buffer.from(hostConfig), { timeoutMs: STEP_MS, ...signal }), 'send .config');
     if (cpioHere) await must(host.putStream(cpioThere, await readFile(cpioHere), { timeoutMs: STEP_MS, ...signal }), 'send the initramfs');
-    const make = await host.spawn(['sh', '-c', MAKE_SCRIPT, 'sh', input.tree, objDir, context.toolchain.bootImage, `-j${input.jobs}`, ...context.toolchain.keyArgs], { timeoutMs: input.timeoutMs, ...signal });
+    const make = await host.spawn(['sh', '-c', MAKE_SCRIPT, 'sh', input.tree, objDir, context.toolchain.bootImage, `-j${input.jobs}`, ...(input.ccache ? context.toolchain.makeArgs : context.toolchain.keyArgs)], { timeoutMs: input.timeoutMs, ...signal });
     make.stdin.end();
     make.stdout.resume();
     make.stderr.resume();

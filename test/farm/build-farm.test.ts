@@ -15,7 +15,7 @@ function fakeFarm(hosts: Record<string, { cpus: number; canBuild?: boolean; unre
       if (hosts[name]!.unreachable) throw new Error('connection refused');
       return { name, close: async () => {} } as unknown as Host;
     },
-    probe: async (host) => ({ canBuild: hosts[host.name]!.canBuild ?? true, why: hosts[host.name]!.canBuild === false ? 'install flex' : '', compiler: GCC, cpus: hosts[host.name]!.cpus, freeBytes: 1e12 }),
+    probe: async (host) => ({ canBuild: hosts[host.name]!.canBuild ?? true, why: hosts[host.name]!.canBuild === false ? 'install flex' : '', compiler: GCC, cpus: hosts[host.name]!.cpus, freeBytes: 1e12, ccache: false }),
     ship: async (host) => {
       events.push(`ship ${host.name}`);
       return { tree: `/t/${host.name}`, bytes: 10, objects: 1, decideMs: 0, shipMs: 0 };
@@ -34,7 +34,7 @@ function fakeFarm(hosts: Record<string, { cpus: number; canBuild?: boolean; unre
   const farm = new BuildFarm({
     hosts: Object.keys(hosts), connect: {}, remoteDir: '/r', kernelDir: '/k', kmakeArgs: [], shipTimeoutMs: 1000, buildTimeoutMs: 1000, log: () => {}, steps,
   });
-  const job = (key: string) => farm.compiler({ key, dotConfig: '', label: key, context: {} as CompileContext, onProgress: () => {} });
+  const job = (key: string) => farm.compiler({ key, dotConfig: '', label: key, context: { toolchain: { ccache: false } } as CompileContext, onProgress: () => {} });
   return { farm, events, job };
 }
 

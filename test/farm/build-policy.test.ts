@@ -46,7 +46,7 @@ describe('nextBuildFor', () => {
 
 describe('readBuildProbe', () => {
   it('reads an able host', () => {
-    expect(readBuildProbe(`compiler=${GCC}\ncpus=16\nfree=104857600\n`, 0)).toEqual({ canBuild: true, why: '', compiler: GCC, cpus: 16, freeBytes: 100 * 1024 ** 3 });
+    expect(readBuildProbe(`compiler=${GCC}\ncpus=16\nccache=yes\nfree=104857600\n`, 0)).toEqual({ canBuild: true, why: '', compiler: GCC, cpus: 16, freeBytes: 100 * 1024 ** 3, ccache: true });
   });
   it('names the packages to install and a full disk', () => {
     const p = readBuildProbe('missing=flex\nmissing=gelf.h\ncompiler=\ncpus=4\nfree=1024\n', 0);

@@ -16,6 +16,7 @@ import { LocalHost } from '../../src/transport/index.js';
 const FAKE_MAKE = `#!/bin/sh
 o=$(pwd)
 echo "  CC      init/main.o"
+echo "make was given: $*"
 case "$MAKE_MODE" in
 fail) echo "init/main.c:12:1: error: expected ';' before '}' token"; echo "make[2]: *** [scripts/Makefile.build:250: init/main.o] Error 1"; exit 2 ;;
 drift) sed -i 's/^CONFIG_HZ=.*/CONFIG_HZ=250/' "$o/.config" ;;
@@ -55,10 +56,10 @@ function setUp() {
   const dotConfig = `CONFIG_HZ=1000\nCONFIG_INITRAMFS_SOURCE="${cpio}"\nCONFIG_RCU_TORTURE_TEST=y\n`;
   const context: CompileContext = {
     tree: { dir: tmp(), git: false }, layout: cacheLayout(cache), jobs: 1, trustMake: false,
-    toolchain: { arch: 'x86', compiler: 'gcc 12', keyArgs: [], makeArgs: [], ccache: false, bootImage: 'arch/x86/boot/bzImage' },
+    toolchain: { arch: 'x86', compiler: 'gcc 12', keyArgs: ['LLVM=0'], makeArgs: ['LLVM=0', 'CC=ccache gcc'], ccache: true, bootImage: 'arch/x86/boot/bzImage' },
   };
   const remoteDir = path.join(tmp(), 'remote');
-  return { cpio, dotConfig, context, remoteDir, compile: () => compileOnHost({ host: new LocalHost(), remoteDir, tree: context.tree.dir, key: 'k'.repeat(64), dotConfig, context, jobs: 3, timeoutMs: 60_000 }) };
+  return { cpio, dotConfig, context, remoteDir, compile: (ccache = false) => compileOnHost({ host: new LocalHost(), remoteDir, tree: context.tree.dir, key: 'k'.repeat(64), dotConfig, context, jobs: 3, timeoutMs: 60_000, ccache }) };
 }
 
 describe('compileOnHost (LocalHost and a fake make: the script ssh runs)', () => {
@@ -99,5 +100,14 @@ describe('compileOnHost (LocalHost and a fake make: the script ssh runs)', () =>
     expect(outcome.reason).toContain('line 1: "CONFIG_HZ=1000" here, "CONFIG_HZ=250" there');
     expect(existsSync(path.join(s.context.layout.kernels, 'k'.repeat(64)))).toBe(false);
   });
-});
 
+  it('goes through ccache there only when the host has it and the build here uses it', async () => {
+    const without = setUp();
+    expect((await without.compile(false)).ok).toBe(true);
+    const said = (s: ReturnType<typeof setUp>) => readFileSync(path.join(s.context.layout.root, 'build', 'kernels', 'k'.repeat(64), 'Make.out'), 'utf8').split('\n').find((l) => l.startsWith('make was given'));
+    expect(said(without)).toMatch(/ -j3 LLVM=0$/);
+    const through = setUp();
+    expect((await through.compile(true)).ok).toBe(true);
+    expect(said(through)).toMatch(/ -j3 LLVM=0 CC=ccache gcc$/);
+  });
+});
