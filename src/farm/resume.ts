@@ -86,7 +86,7 @@ export function planResume(runDir: string, state: JournalState, qemuCmd?: string
 function readCommand(runDir: string, id: string, qemuCmd?: string): BuiltQemuCommand {
   const file = path.join(id, INSTANCE_FILES.qemuCmd);
   const text = readTextInside(runDir, file);
-  if (text === undefined) throw new KvmFarmError('KVMFARM_NOT_A_RUNDIR', `${printable(path.join(runDir, file))} is missing: the run cannot be resumed without it`);
+  if (text === undefined) throw new KvmFarmError('KVMFARM_NOT_A_RUNDIR', `${printable(path.join(runDir, file))} is missing (the coordinator stopped before that kernel was built, or the file was removed): the run cannot be resumed; run it again, kernels already built come from the cache`);
   const recorded = parseQemuCmdFile(text);
   const kernelAt = recorded.argv.lastIndexOf('-kernel');
   const name = path.basename(recorded.argv[kernelAt + 1] ?? INSTANCE_FILES.bzImage);

@@ -15,7 +15,8 @@ const tree = requireReal('kernel-tree', 'kernel-build', 'qemu').kernelTree;
 /** Two builders, and g1 whose /tmp is too small for a build: it only runs guests, from the first kernel built. */
 const BUILDERS = [{ name: 'b1', cpus: 1 }, { name: 'b2', cpus: 2 }];
 const HOSTS = [...BUILDERS, { name: 'g1', cpus: 2, tmpSize: '1g' }];
-const { farm } = useFarm({ hosts: HOSTS });
+// No loss is staged here: keepalives lenient enough that 1.36 GB of source and three makes on 2 cores never pass for a lost host.
+const { farm } = useFarm({ hosts: HOSTS, keepaliveIntervalS: 5, keepaliveCountMax: 12 });
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'kvmfarm-farm-build-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 /** Three distinct kernels (BUSTED01-SMALL shares TREE02C-SMALL's: one build serves both, across the farm too). */

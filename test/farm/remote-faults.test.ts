@@ -47,8 +47,9 @@ describe('kvm-remote when hosts fail', () => {
     await farm().cutNetwork('f2');
     try {
       const summary = await run;
-      // The farm's client config allows 3 missed keepalives at 1 s; f1's guests take 2 s each.
-      expect(Date.now() - cut).toBeLessThan(30_000);
+      // The farm's client config allows 3 missed keepalives at 1 s; f1's guests take 2 s each. The bound
+      // only catches a run that waited out the lost guests' 60 s (a loaded machine may take half of it anyway).
+      expect(Date.now() - cut).toBeLessThan(58_000);
       const f2 = summary.hosts.find((h) => h.name === 'f2')!;
       expect(f2).toMatchObject({ state: 'failed', losses: 1 });
       expect(summary.instances.map((x) => x.host)).toEqual(['f1', 'f1', 'f1', 'f1']);

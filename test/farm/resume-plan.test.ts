@@ -73,4 +73,10 @@ describe('what a resumed run does, planned from the journal', () => {
     }));
     expect(() => planResume(other, readJournal(other))).toThrow(/has no kernel shadow inside the run directory/);
   });
+
+  it('refuses a run whose coordinator stopped while a kernel was still being built: that instance has no qemu-cmd yet', () => {
+    const dir = deadRun();
+    rmSync(path.join(dir, 'E', 'qemu-cmd'));
+    expect(() => planResume(dir, readJournal(dir))).toThrow(/E\/qemu-cmd is missing \(the coordinator stopped before that kernel was built.*run it again, kernels already built come from the cache/);
+  });
 });
