@@ -5,7 +5,7 @@ import { resolveToolchain } from '../build/make.js';
 import { cacheLayout } from '../build/store.js';
 import type { KernelCompiler } from '../build/types.js';
 import type { Host } from '../transport/index.js';
-import { buildHereAfterLoss, chooseBuilders, nextBuildFor, type BuildOn, type BuilderChoice } from './build-policy.js';
+import { buildHereAfterLoss, chooseBuilders, nextBuildFor, nextJobFor, type BuildOn, type BuilderChoice } from './build-policy.js';
 import { connectHost, LOCALHOST, type HostConnectOptions } from './connect-hosts.js';
 import { probeBuild, type BuildProbe } from './probe-build.js';
 import { BuildHostLost, compileOnHost } from './remote-compile.js';
@@ -159,12 +159,12 @@ export class BuildFarm {
    */
   offer(host: string): boolean {
     const b = this.builders.find((x) => x.name === host && !x.dead);
-    if (!b) return false;
-    if (b.busy) return true;
-    const next = nextBuildFor(b.name, this.waiting, this.builders.filter((x) => !x.dead).map((x) => x.name));
-    if (!next) return false;
-    this.waiting.splice(this.waiting.indexOf(next as Waiting), 1);
-    void this.runOn(b, next as Waiting);
+    const job = nextJobFor({ name: host, builder: !!b, building: !!b?.busy }, this.waiting, this.builders.filter((x) => !x.dead).map((x) => x.name));
+    if (job.kind === 'batch') return false;
+    if (job.kind === 'build') {
+      this.waiting.splice(this.waiting.indexOf(job.build as Waiting), 1);
+      void this.runOn(b!, job.build as Waiting);
+    }
     return true;
   }
 

@@ -71,3 +71,24 @@ export function nextBuildFor(host: string, pending: readonly PendingBuild[], liv
 export function buildHereAfterLoss(attempts: number, liveBuilders: number, maxHostAttempts: number): boolean {
   return liveBuilders === 0 || attempts >= maxHostAttempts;
 }
+
+/** An idle host as the policy sees it when it asks for its next job. */
+export interface IdleHost {
+  name: string;
+  /** It builds this run (chosen by chooseBuilders and not lost). */
+  builder: boolean;
+  /** It is building now (a build is a whole host's job, -j its CPUs). */
+  building: boolean;
+}
+
+/**
+ * A host's next job, builds and batches alike: a host that is building takes nothing
+ * else; a builder takes the next waiting build before any batch, since guests wait
+ * for kernels and a build unlocks more work than a batch; otherwise the host takes its
+ * next batch of instances whose kernels exist (the scheduler packs it).
+ */
+export function nextJobFor(host: IdleHost, pending: readonly PendingBuild[], liveBuilders: readonly string[]): { kind: 'busy' } | { kind: 'build'; build: PendingBuild } | { kind: 'batch' } {
+  if (host.building) return { kind: 'busy' };
+  const build = host.builder ? nextBuildFor(host.name, pending, liveBuilders) : undefined;
+  return build ? { kind: 'build', build } : { kind: 'batch' };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildHereAfterLoss, chooseBuilders, nextBuildFor, type BuilderView } from '../../src/farm/build-policy.js';
+import { buildHereAfterLoss, chooseBuilders, nextBuildFor, nextJobFor, type BuilderView } from '../../src/farm/build-policy.js';
 import { readBuildProbe } from '../../src/farm/probe-build.js';
 
 const GCC = 'gcc (Debian 12.2.0-14) 12.2.0';
@@ -52,5 +52,20 @@ describe('readBuildProbe', () => {
     const p = readBuildProbe('missing=flex\nmissing=gelf.h\ncompiler=\ncpus=4\nfree=1024\n', 0);
     expect(p.canBuild).toBe(false);
     expect(p.why).toBe('install flex, libelf-dev (gelf.h); only 0.0 GB free, a build needs 3 GB');
+  });
+});
+
+describe('nextJobFor: builds and batches on one host', () => {
+  const pending = [{ key: 'k1', avoidHosts: [] }];
+  it('a builder builds before it runs guests; with nothing to build it takes a batch', () => {
+    expect(nextJobFor({ name: 'a', builder: true, building: false }, pending, ['a'])).toEqual({ kind: 'build', build: pending[0] });
+    expect(nextJobFor({ name: 'a', builder: true, building: false }, [], ['a'])).toEqual({ kind: 'batch' });
+  });
+  it('a building host takes nothing else; a host that cannot build always takes batches', () => {
+    expect(nextJobFor({ name: 'a', builder: true, building: true }, pending, ['a'])).toEqual({ kind: 'busy' });
+    expect(nextJobFor({ name: 'g', builder: false, building: false }, pending, ['a'])).toEqual({ kind: 'batch' });
+  });
+  it('a build lost on this host waits for another builder; the host runs guests meanwhile', () => {
+    expect(nextJobFor({ name: 'a', builder: true, building: false }, [{ key: 'k1', avoidHosts: ['a'] }], ['a', 'b'])).toEqual({ kind: 'batch' });
   });
 });
