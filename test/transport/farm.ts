@@ -188,13 +188,24 @@ async function startHost(runId: string, dir: string, octet: number, index: numbe
     '',
   ].join('\n'));
   const logFile = join(hostDir, 'sshd.log');
-  const bashrc = spec.loginShell ? writeNoisyBashrc(hostDir, spec.loginShell) : '';
+  const bashrc = spec.loginShell ? writeNoisyBashrc(hostDir, spec.loginShell) : writeQuietBashrc(hostDir);
   const cpuList = spec.cpuList ?? (spec.cpus === 1 ? '0' : `0-${spec.cpus - 1}`);
   const tmpSize = spec.tmpSize ?? '';
   if (!/^[0-9]*[kmg]?$/.test(tmpSize)) throw new Error(`tmpSize ${tmpSize}: a size such as 512m or 1g`);
   const sshd = await startSshd(namespace, spec.name, { cpuList, configFile, logFile, bashrc, bootIdFile: '', tmpSize });
   const hostKey = readFileSync(`${keyFile}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
   return { name: spec.name, index, cpus: spec.cpus, namespace, vethHost, address, hostAddress, port, hostKey, logFile, sshd, cpuList, bashrc, tmpSize };
+}
+
+/**
+ * A host's own root .bashrc when no login shell is staged: empty. This machine's
+ * (pyenv and cargo set-up) takes 3 to 4 s a shell under load, every ssh command
+ * would pay it, and a host of the farm is a machine of its own, not this one.
+ */
+function writeQuietBashrc(hostDir: string): string {
+  const file = join(hostDir, 'bashrc');
+  writeFileSync(file, '# kvm-farm test farm: a host whose login shell prints nothing and starts at once\n');
+  return file;
 }
 
 /** The host's own root .bashrc: fixed printf lines (values quoted), a sleep, maybe an exit. */
