@@ -67,10 +67,12 @@ export function realGuestSteps(input: RealGuestInput): GuestSteps {
   const stopFile = path.join(input.runDir, RUN_FILES.stop);
   const shipFor = async (m: Member, batch: Batch): Promise<void> => {
     if (input.shipOnPlaceMs === undefined || !m.paths || !m.host) return;
-    const blobs = await uniqueBlobs(batch.instances.map((x) => input.blobs.ofCommand(input.commands.get(x.id)!)));
+    // Every kernel built so far, not only the batch's: any host can then take any instance, and a rerun sends nothing.
+    const blobs = await uniqueBlobs([...input.commands.values()].map((command) => input.blobs.ofCommand(command)));
     try {
       const bytes = await shipMissing(m.host, m.paths, blobs, { timeoutMs: input.shipOnPlaceMs, ...(input.signal ? { signal: input.signal } : {}) });
-      if (bytes > 0) input.log.event(m.name, `sent ${bytes} bytes of kernels for batch ${batch.number}`);
+      m.report.blobBytesShipped += bytes;
+      if (bytes > 0) input.log.event(m.name, `sent ${bytes} bytes of kernels before batch ${batch.number} (every kernel built so far that it lacked)`);
     } catch (error) {
       // The guests then find no kernel there: an infrastructure fault of the host, rerun elsewhere.
       input.log.event(m.name, `could not send the kernels of batch ${batch.number}: ${(error as Error).message}`);
