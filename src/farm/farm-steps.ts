@@ -25,7 +25,8 @@ export interface RealFleetInput {
   qemuBinary: string;
   accel: AccelRequest;
   remoteDir: string;
-  blobs: Promise<Blob[]>;
+  /** The kernels every host gets as it comes up; a function when they are still being built: every kernel built by then. */
+  blobs: Promise<Blob[]> | (() => Promise<Blob[]>);
   /** `--ship-concurrency`: hosts receiving at once. */
   shipConcurrency: number;
   shipTimeoutMs: number;
@@ -40,7 +41,7 @@ export function realFleetSteps(input: RealFleetInput): FleetSteps {
   return {
     connect: (name) => connectHost(name, input.connect),
     probe: (host) => probeHost(host, { qemuBinary: input.qemuBinary, accel: input.accel, remoteDir: input.remoteDir, ...signal }),
-    ship: (host, paths, begin) => shipKernels(host, paths, { blobs: input.blobs, queue: shipQueue, timeoutMs: input.shipTimeoutMs, now: Date.now, ...signal }, begin),
+    ship: (host, paths, begin) => shipKernels(host, paths, { blobs: typeof input.blobs === 'function' ? input.blobs() : input.blobs, queue: shipQueue, timeoutMs: input.shipTimeoutMs, now: Date.now, ...signal }, begin),
     sweep: (host, tag) => sweepRun(host, tag),
     bootId: (host) => (host.name === LOCALHOST ? Promise.resolve(undefined) : readBootId(host)),
     cleanUp: (m, host, keep) => cleanUpHost(m.name, host, m.paths!, m.tag, keep, input.log),

@@ -165,9 +165,11 @@ async function runOnHosts(options: RemoteOptions, c: HostsRun, slurm?: Awaited<R
   log.event('-', `kvm-remote ${slurm ? `--slurm (job ${slurm.jobId}) ` : ''}${hosts.join(' ')}: kernels from ${c.sourceRunDir}${c.supply ? ' as each is built' : ''}; --min-hosts ${minHosts}, --gather-timeout ${gatherTimeoutMs / 1000} s, --retries ${retries}`);
   const blobIndex = new BlobIndex();
   const instances = [...c.instances].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  // Kernels still being built go to each host with the batch that boots them; the rest go to every host as it comes up.
-  const allBlobs = c.supply ? Promise.resolve([]) : uniqueBlobs(instances.map((x) => blobIndex.ofCommand(c.commands.get(x.id)!)));
-  allBlobs.catch(() => {});
+  // Every host gets the kernels as it comes up; while they are still being built, those built by then (the rest before its batches).
+  const allBlobs = c.supply
+    ? () => uniqueBlobs([...c.commands.values()].map((command) => blobIndex.ofCommand(command)))
+    : uniqueBlobs(instances.map((x) => blobIndex.ofCommand(c.commands.get(x.id)!)));
+  if (typeof allBlobs !== 'function') allBlobs.catch(() => {});
   const signal = options.signal ? { signal: options.signal } : {};
   const runName = runDir.split('/').pop()!;
   // Another coordinator on this directory (a --resume started too early) would run every guest twice.
