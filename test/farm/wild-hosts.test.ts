@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync, readdirSy
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runKvm } from '../../src/run/kvm-run.js';
 import { remoteRun } from '../../src/farm/index.js';
 import type { RemoteOptions, RemoteSummary } from '../../src/farm/types.js';
 import { useFarm } from '../transport/farm-fixture.js';
@@ -112,7 +113,9 @@ describe('faults of a host stay the host\'s', () => {
     const remoteDir = '/tmp/kvmfarm-wild-tiny';
     await farm().inside('w2', ['mkdir', '-p', remoteDir]);
     await farm().inside('w2', ['mount', '-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', remoteDir]);
-    const r = run('tiny', { remoteDir, minHosts: 1, gatherTimeoutMs: 5_000 });
+    // Kernels built beforehand: every host receives them all as it comes up (with a build going on, a host gets those built by then).
+    const built = await runKvm({ ...smallRunOptions(tree, results, { configs: '2*UP01-SMALL', durationSeconds: 10, shutdownGraceSeconds: 10, bootTimeoutSeconds: 30, datestamp: 'tiny-kernels' }), buildonly: true });
+    const r = run('tiny', { remoteDir, minHosts: 1, gatherTimeoutMs: 5_000, source: { kind: 'again', options: { runDir: built.runDir, newRunDir: path.join(results, 'tiny-remote') } } });
     const summary = await r.summary;
     expect(summary.hosts.find((h) => h.name === 'w2')).toMatchObject({ state: 'failed', failure: expect.stringMatching(/^disk-full while receiving kernels \(\d+ KiB free in \/tmp\/kvmfarm-wild-tiny\): receiving into \/tmp\/kvmfarm-wild-tiny\/runs\/tiny-remote ended with \d+: tar: /) });
     expect(summary.instances.map((i) => i.host)).toEqual(['w1', 'w1']);
