@@ -101,7 +101,7 @@ describe('kvm-remote builds on the hosts (namespace farm, real kernels)', () => 
     }
     // kvm-recheck reads the run directory as a local one.
     expect(Object.fromEntries((await recheckRun(farmRun.runDir)).instances.map((x) => [x.instance, x.verdict?.kind]))).toEqual(verdicts(local));
-  }, 40 * MINUTES);
+  }, 60 * MINUTES);
 
   it('an unchanged tree ships 0 source bytes the second time; --buildonly on the hosts leaves a kvm-run --buildonly directory', async () => {
     expect(farmRun, 'the first test ran').toBeDefined();
