@@ -39,7 +39,7 @@ import { configure } from './configure.js';
 import { ensureInitramfs } from './initramfs.js';
 import { resolveKernelTree, treeIdentity } from './kernel-tree.js';
 import { compileKernel, type CompileContext } from './compile.js';
-import { resolveToolchain } from './make.js';
+import { BUILD_INTERRUPTED, resolveToolchain } from './make.js';
 import { describeBuildEvent } from './reporter.js';
 import { cacheLayout, ENTRY_FILES, entryDir, linkOrCopy, makeTempDir, readEntry, sweepTemp, type EntryMeta } from './store.js';
 import type { BuildEvent, BuildInstance, BuildOptions, KernelBuildResult } from './types.js';
@@ -139,7 +139,7 @@ async function buildAll(options: BuildOptions): Promise<KernelBuildResult[]> {
 
       report({ phase: 'configure' });
       const configuredP = configuring.then(() => options.signal?.aborted
-        ? { ok: false as const, reason: 'the build was interrupted', quoted: [] }
+        ? { ok: false as const, reason: BUILD_INTERRUPTED, quoted: [] }
         : configure({
             kernelDir: tree.dir,
             scratchDir,

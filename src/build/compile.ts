@@ -3,7 +3,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildDirKey } from './cache-key.js';
 import type { KernelTree } from './kernel-tree.js';
-import { runMake, type Toolchain } from './make.js';
+import { BUILD_INTERRUPTED, runMake, type Toolchain } from './make.js';
 import { judgeBuild, pickBuildProblems } from './parse-build.js';
 import { commitEntry, ENTRY_FILES, makeTempDir, withDirLock, type BuildCacheLayout, type EntryMeta } from './store.js';
 
@@ -68,7 +68,7 @@ export async function compileKernel(
       dotConfig,
       warningCount: problems.warningCount,
     });
-    if (run.aborted) return failure('the build was interrupted', []);
+    if (run.aborted) return failure(BUILD_INTERRUPTED, []);
     if (judged.failed) {
       const why = run.exitCode !== 0 ? `make exited with ${run.exitCode}` : 'make output has errors or RCU warnings';
       return failure(`kernel build failed: ${why}`, judged.quoted);

@@ -6,7 +6,7 @@ import type { KconfigSetting } from '../scenarios/types.js';
 import { KvmFarmError } from '../util/errors.js';
 import { applySettings } from './config.js';
 import { pickBuildProblems, MAX_QUOTED } from './parse-build.js';
-import { runMake } from './make.js';
+import { BUILD_INTERRUPTED, runMake } from './make.js';
 
 export interface ConfigureInput {
   kernelDir: string;
@@ -55,6 +55,8 @@ export async function configure(input: ConfigureInput): Promise<ConfigureResult>
       signal: input.signal,
     });
     if (run.exitCode === 0) return undefined;
+    // Cut short, make's log says nothing about the scenario: name the interruption instead.
+    if (run.aborted) return { ok: false as const, reason: BUILD_INTERRUPTED, quoted: [] };
     const out = await readFile(logFile, 'utf8');
     const problems = pickBuildProblems(out);
     const quoted = problems.errors.length > 0 ? problems.errors : out.trimEnd().split('\n').slice(-MAX_QUOTED);

@@ -60,6 +60,9 @@ export async function resolveToolchain(kmakeArgs: string[], mode: CcacheMode): P
   return { arch, compiler, keyArgs: [...kmakeArgs], makeArgs, ccache, bootImage: BOOT_IMAGE[arch] ?? 'vmlinux' };
 }
 
+/** The failure reason of a build cut short by its abort signal, whichever step it was in. */
+export const BUILD_INTERRUPTED = 'the build was interrupted';
+
 /** How one make ended, success or not. */
 export interface MakeRun {
   exitCode: number | undefined;

@@ -3,6 +3,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompileContext, CompileOutcome } from '../build/compile.js';
 import { judgeBuild, pickBuildProblems } from '../build/parse-build.js';
+import { BUILD_INTERRUPTED } from '../build/make.js';
 import { commitEntry, ENTRY_FILES, makeTempDir, type EntryMeta } from '../build/store.js';
 import { isHostError, type Host } from '../transport/index.js';
 import { safeExtract } from './safe-extract.js';
@@ -84,7 +85,7 @@ export async function compileOnHost(input: RemoteCompileInput): Promise<CompileO
     const problems = pickBuildProblems(outText);
     const judged = judgeBuild(status.exitCode ?? undefined, problems);
     const failure = (reason: string, quoted: string[]): CompileOutcome => ({ ok: false, reason, quoted, makeOut, dotConfig: input.dotConfig, warningCount: problems.warningCount });
-    if (context.signal?.aborted) return failure('the build was interrupted', []);
+    if (context.signal?.aborted) return failure(BUILD_INTERRUPTED, []);
     if (!unpacked.written.includes(ENTRY_FILES.makeOut)) await writeFile(makeOut, `kvm-farm: ${host.name} sent no Make.out\n`);
     if (judged.failed) {
       const why = status.exitCode !== 0 ? `make on ${host.name} exited with ${status.exitCode ?? status.signal}` : `make output on ${host.name} has errors or RCU warnings`;
