@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { printable } from '../util/printable.js';
 import type { KconfigSetting } from '../scenarios/types.js';
@@ -7,6 +7,7 @@ import { KvmFarmError } from '../util/errors.js';
 import { applySettings } from './config.js';
 import { pickBuildProblems, MAX_QUOTED } from './parse-build.js';
 import { BUILD_INTERRUPTED, runMake } from './make.js';
+import { replaceFile } from '../util/replace-file.js';
 
 export interface ConfigureInput {
   kernelDir: string;
@@ -70,8 +71,6 @@ export async function configure(input: ConfigureInput): Promise<ConfigureResult>
   if (resolved) return resolved;
   const dotConfig = await readFile(dotConfigFile, 'utf8');
   await mkdir(path.dirname(input.memoFile), { recursive: true });
-  const tmp = `${input.memoFile}.${process.pid}.tmp`;
-  await writeFile(tmp, dotConfig);
-  await rename(tmp, input.memoFile);
+  await replaceFile(input.memoFile, dotConfig);
   return { ok: true, dotConfig, memo: false };
 }

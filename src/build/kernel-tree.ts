@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, realpathSync } from 'node:fs';
-import { lstat, mkdir, open, readFile, readlink, rename, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { KvmFarmError } from '../util/errors.js';
 import { walkFiles } from '../util/walk-files.js';
 import { mapLimit } from '../util/map-limit.js';
+import { replaceFile } from '../util/replace-file.js';
 
 /** A directory that holds a Linux kernel source tree. */
 export interface KernelTree {
@@ -71,9 +72,7 @@ export async function treeIdentity(tree: KernelTree, stateDir: string): Promise<
   }
   const id = await contentHash(tree.dir, files);
   await mkdir(stateDir, { recursive: true });
-  const tmp = `${memoFile}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ dir: tree.dir, stamp, id }));
-  await rename(tmp, memoFile);
+  await replaceFile(memoFile, JSON.stringify({ dir: tree.dir, stamp, id }));
   return { id, method: 'content', durationMs: Date.now() - started };
 }
 

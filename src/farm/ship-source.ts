@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -8,6 +8,7 @@ import { Header, Pax } from 'tar';
 import type { Host } from '../transport/index.js';
 import { objectName, type ManifestEntry, type SourceManifest } from './source-manifest.js';
 import { planSourceShip } from './source-plan.js';
+import { replaceFile } from '../util/replace-file.js';
 
 /** A host's source area: `objects/<sha256>[.x]` (content, kept between runs) and `trees/<manifest id>/` (hard links to them). */
 export interface SourcePaths {
@@ -152,10 +153,8 @@ async function keepManifest(stateDir: string, manifest: SourceManifest): Promise
   const file = path.join(stateDir, 'manifests', `${manifest.id}.json`);
   if (existsSync(file)) return;
   await mkdir(path.dirname(file), { recursive: true });
-  // Several hosts are sent the same tree at once: each writes its own temporary file.
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, JSON.stringify(manifest.entries));
-  await rename(tmp, file);
+  // Several hosts are sent the same tree at once: replaceFile gives each its own temporary file.
+  await replaceFile(file, JSON.stringify(manifest.entries));
 }
 
 /** The manifests kept here of trees the host holds: the newest few, as candidate bases. */

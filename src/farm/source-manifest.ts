@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync } from 'node:fs';
-import { lstat, mkdir, open, readFile, readlink, rename, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { KernelTree } from '../build/kernel-tree.js';
 import { walkFiles } from '../util/walk-files.js';
 import { mapLimit } from '../util/map-limit.js';
+import { replaceFile } from '../util/replace-file.js';
 
 /**
  * One file of a kernel tree as a building host needs it: a regular file by its
@@ -78,9 +79,8 @@ export async function sourceManifest(tree: KernelTree, stateDir: string): Promis
   });
   if (hashed > 0 || Object.keys(memo).length !== Object.keys(fresh).length) {
     await mkdir(stateDir, { recursive: true });
-    const tmp = `${memoFile}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(fresh));
-    await rename(tmp, memoFile);
+    // Several hosts are sent the same tree at once, each computing this memo.
+    await replaceFile(memoFile, JSON.stringify(fresh));
   }
   return { id: manifestId(entries), entries, hashed, durationMs: Date.now() - started };
 }

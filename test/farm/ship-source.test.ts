@@ -47,6 +47,15 @@ describe('sourceManifest', () => {
     expect(changed.id).not.toBe(first.id);
   });
 
+  it('computed several times at once on a cold memo (one per host being sent the tree) gives one id', async () => {
+    const tree = tmp();
+    const state = tmp();
+    writeTree(tree, FILES);
+    const all = await Promise.all([1, 2, 3, 4].map(() => sourceManifest({ dir: tree, git: false }, state)));
+    expect(new Set(all.map((m) => m.id)).size).toBe(1);
+    expect((await sourceManifest({ dir: tree, git: false }, state)).hashed).toBe(0);
+  });
+
   it('lists a git tree by what git tracks and untracked files that are not ignored', async () => {
     const tree = tmp();
     writeTree(tree, { ...FILES, '.gitignore': 'built.o\n', 'built.o': 'object', 'new.c': 'untracked' });
