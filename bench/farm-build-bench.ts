@@ -10,7 +10,8 @@
  *     as soon as it is built). Targets: build phase <= 0.6x, whole job <= 0.7x.
  * The hosts receive the source in (a), so (b)'s farm build phase starts with the tree
  * held; the first shipment's time is reported beside it.
- * Needs root. Run alone: `npm run build && node dist/bench/farm-build-bench.js [kernel-dir]`.
+ * Needs root. Run alone: `npm run build && node dist/bench/farm-build-bench.js [kernel-dir] [--only here|hosts]`;
+ * `--only` measures the source and one job, for a machine where the whole bench does not fit one sitting.
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -65,7 +66,9 @@ export interface FarmBuildBenchResult {
   wholeRatio: number;
 }
 
-export async function benchFarmBuild(options: { kernelDir?: string; log?: (line: string) => void } = {}): Promise<FarmBuildBenchResult> {
+export type FarmBuildJob = 'here' | 'hosts';
+
+export async function benchFarmBuild(options: { kernelDir?: string; only?: FarmBuildJob; log?: (line: string) => void } = {}): Promise<FarmBuildBenchResult | PartialFarmBuildResult> {
   const log = options.log ?? (() => {});
   const kernelDir = options.kernelDir ?? path.join(cacheLayout().root, 'src', 'linux-source-6.1');
   const scratch = mkdtempSync(path.join('/var/tmp', 'kvmfarm-bench-farm-build-'));
@@ -98,22 +101,25 @@ export async function benchFarmBuild(options: { kernelDir?: string; log?: (line:
         else process.env.KVM_FARM_CACHE = before;
       }
     };
+    if (options.only === 'hosts') {
+      log('job 2 only: --build-on hosts (each host builds with -j1, then 30 s runs)');
+      const onHosts = await job('hosts');
+      log(`  build ${(onHosts.buildMs / 1000).toFixed(1)} s, whole ${(onHosts.wholeMs / 1000).toFixed(1)} s`);
+      return { source, only: 'hosts', hosts: hostsFigures(onHosts.summary, onHosts.buildMs, onHosts.wholeMs) };
+    }
     log('job 1: --build-on here (built here on one CPU, then 30 s runs on the hosts)');
     const here = await job('here');
     log(`  build ${(here.buildMs / 1000).toFixed(1)} s, whole ${(here.wholeMs / 1000).toFixed(1)} s`);
+    if (options.only === 'here') return { source, only: 'here', here: { buildMs: here.buildMs, wholeMs: here.wholeMs } };
     log('job 2: --build-on hosts (each host builds with -j1, then 30 s runs)');
     const onHosts = await job('hosts');
     log(`  build ${(onHosts.buildMs / 1000).toFixed(1)} s, whole ${(onHosts.wholeMs / 1000).toFixed(1)} s`);
-    const builtPerHost = Object.fromEntries((onHosts.summary.builds?.hosts ?? []).map((h) => [h.name, h.builds.length]));
-    const hostBuilds = (onHosts.summary.builds?.hosts ?? []).flatMap((h) => h.builds);
-    const firstGuest = Math.min(...onHosts.summary.instances.map((x) => Date.parse(x.guest?.startedAt ?? '') || Infinity));
-    const lastBuild = Math.max(...hostBuilds.map((b) => Date.parse(b.endedAt)));
     const buildPhase = JSON.parse(readFileSync(path.join(here.summary.sourceRunDir, 'summary.json'), 'utf8')) as { instances: { kernel: { buildMs?: number; source: string } }[] };
     return {
       source,
       here: { buildMs: here.buildMs, wholeMs: here.wholeMs },
       hereMakeMs: buildPhase.instances.filter((x) => x.kernel.source === 'built').map((x) => x.kernel.buildMs ?? 0),
-      hosts: { buildMs: onHosts.buildMs, wholeMs: onHosts.wholeMs, builtPerHost, makeMs: hostBuilds.map((b) => b.ms), builtHere: onHosts.summary.builds?.builtHere ?? [], overlapMs: Math.max(0, lastBuild - firstGuest) },
+      hosts: hostsFigures(onHosts.summary, onHosts.buildMs, onHosts.wholeMs),
       buildRatio: onHosts.buildMs / here.buildMs,
       wholeRatio: onHosts.wholeMs / here.wholeMs,
     };
@@ -122,6 +128,21 @@ export async function benchFarmBuild(options: { kernelDir?: string; log?: (line:
     await farm.destroy();
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+export interface PartialFarmBuildResult {
+  source: FarmBuildBenchResult['source'];
+  only: FarmBuildJob;
+  here?: FarmBuildBenchResult['here'];
+  hosts?: FarmBuildBenchResult['hosts'];
+}
+
+function hostsFigures(summary: RemoteSummary, buildMs: number, wholeMs: number): FarmBuildBenchResult['hosts'] {
+  const builtPerHost = Object.fromEntries((summary.builds?.hosts ?? []).map((h) => [h.name, h.builds.length]));
+  const hostBuilds = (summary.builds?.hosts ?? []).flatMap((h) => h.builds);
+  const firstGuest = Math.min(...summary.instances.map((x) => Date.parse(x.guest?.startedAt ?? '') || Infinity));
+  const lastBuild = Math.max(...hostBuilds.map((b) => Date.parse(b.endedAt)));
+  return { buildMs, wholeMs, builtPerHost, makeMs: hostBuilds.map((b) => b.ms), builtHere: summary.builds?.builtHere ?? [], overlapMs: Math.max(0, lastBuild - firstGuest) };
 }
 
 /** The source shipments of (a), straight through shipSource on the hosts' ssh connections. */
@@ -178,10 +199,25 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const child = await execa('taskset', ['-c', '0', process.execPath, self, ...process.argv.slice(2)], { stdio: 'inherit', reject: false, env: { KVMFARM_BENCH_PINNED: '1' } });
     process.exit(child.exitCode ?? 1);
   }
-  const result = await benchFarmBuild({ ...(process.argv[2] ? { kernelDir: process.argv[2] } : {}), log: (line) => console.log(line) });
-  const s = result.source;
+  const args = process.argv.slice(2);
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? args.splice(onlyAt, 2)[1] : undefined;
+  if (only !== undefined && only !== 'here' && only !== 'hosts') {
+    console.error(`--only ${JSON.stringify(only)}: expected here or hosts`);
+    process.exit(2);
+  }
+  const outcome = await benchFarmBuild({ ...(args[0] ? { kernelDir: args[0] } : {}), ...(only ? { only } : {}), log: (line) => console.log(line) });
+  const s = outcome.source;
   const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
   console.log(`source shipped: first ${mb(s.firstBytes)} per host (both hosts in ${(s.firstMs / 1000).toFixed(1)} s); unchanged tree ${s.secondBytes} bytes (target 0), decided in ${(s.secondDecideMs / 1000).toFixed(2)} s (target < 5 s); one-file change ${mb(s.oneFileBytes)} (target < 1 MB), decided in ${(s.oneFileDecideMs / 1000).toFixed(2)} s`);
+  if ('only' in outcome) {
+    const h = outcome.hosts;
+    if (h) console.log(`on 2 hosts: build phase ${(h.buildMs / 1000).toFixed(1)} s, whole job ${(h.wholeMs / 1000).toFixed(1)} s; built per host ${JSON.stringify(h.builtPerHost)}; per kernel (make and fetch, s): ${h.makeMs.map((x) => (x / 1000).toFixed(0)).join(', ')}; guests ran while kernels were still building for ${(h.overlapMs / 1000).toFixed(1)} s${h.builtHere.length > 0 ? `; built here after all: ${h.builtHere.join(' ')}` : ''}`);
+    if (outcome.here) console.log(`here: build phase ${(outcome.here.buildMs / 1000).toFixed(1)} s, whole job ${(outcome.here.wholeMs / 1000).toFixed(1)} s`);
+    console.log('one job only: no ratio (run without --only to compare both in one run)');
+    process.exit(0);
+  }
+  const result = outcome;
   console.log(`build phase, 4 distinct kernels: here ${(result.here.buildMs / 1000).toFixed(1)} s, on 2 hosts ${(result.hosts.buildMs / 1000).toFixed(1)} s: ${result.buildRatio.toFixed(2)}x (target <= 0.6x); built per host ${JSON.stringify(result.hosts.builtPerHost)}`);
   const secs = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(0)).join(', ');
   console.log(`per kernel (configure + make, s): here ${secs(result.hereMakeMs)}; on the hosts (make and fetch, s): ${secs(result.hosts.makeMs)}`);
