@@ -42,11 +42,23 @@ export function interrupted(words: string[], host: string): KvmFarmError {
   return new KvmFarmError('KVMFARM_INTERRUPTED', `${host}: "${words.join(' ')}" was interrupted`);
 }
 
-/** Watches a channel for its exit report; `lost()` says why it closed without one, if the connection died. */
+export interface WatchedExit {
+  exit: Promise<ExitStatus & { sawExit: boolean }>;
+  abandon: () => void;
+}
+
+/**
+ * Watches a channel for its exit report; `lost()` says why it closed without one, if
+ * the connection died. Call it inside ssh2's exec callback, not after an await: ssh2
+ * handles every packet of one read before any promise continues, and a fast command's
+ * exit status often arrives in the same read as the exec reply. Its 'exit' event,
+ * emitted with no listener yet, would be gone (a probe's mkdir came back with no exit
+ * status on a farm host that way).
+ */
 export function watchExit(
   channel: ClientChannel,
   lost: () => Error | null,
-): { exit: Promise<ExitStatus & { sawExit: boolean }>; abandon: () => void } {
+): WatchedExit {
   let abandon = (): void => {};
   const exit = new Promise<ExitStatus & { sawExit: boolean }>((resolve, reject) => {
     const status = { exitCode: null as number | null, signal: null as string | null, sawExit: false };
@@ -77,11 +89,12 @@ export function feedStdin(channel: ClientChannel, stdin: RunOptions['stdin'], on
 /** Runs one exec channel to its end and gives the one result shape for success, failure and timeout. */
 export async function collectChannel(
   channel: ClientChannel,
+  /** The channel's exit, watched from the moment it opened (watchExit). */
+  watched: WatchedExit,
   words: string[],
   host: string,
   options: RunOptions,
   started: number,
-  lost: () => Error | null,
   kill: ChannelKiller,
   /** Keeps only the command's part of each chunk (over ssh: drops the login shell's start-up talk). */
   filter?: { stdout: (chunk: Buffer) => Buffer; stderr: (chunk: Buffer) => Buffer },
@@ -92,7 +105,7 @@ export async function collectChannel(
   channel.stderr.on('data', (chunk: Buffer) => stderr.push(filter ? filter.stderr(chunk) : chunk));
   let timedOut = false;
   let aborted = false;
-  const { exit, abandon } = watchExit(channel, lost);
+  const { exit, abandon } = watched;
   const timer = setTimeout(() => {
     timedOut = true;
     kill(abandon);

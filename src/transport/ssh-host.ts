@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
-import { type ChannelKiller, KILL_GRACE_MS, collectChannel, interrupted, sendSignal, watchExit } from './channel-run.js';
+import { type ChannelKiller, KILL_GRACE_MS, collectChannel, interrupted, sendSignal, watchExit, type WatchedExit } from './channel-run.js';
 import { type ConnectOptions, type Connection, openConnection } from './connect.js';
 import { HostError } from './host-errors.js';
 import { PreambleSplitter, frameCommand, loginShellReport, stripPreamble } from './login-shell.js';
@@ -78,6 +78,12 @@ function forward(client: Client, via: string, host: string, port: number): Promi
   });
 }
 
+/** An exec channel with its exit watched from the moment it opened. */
+interface OpenedChannel {
+  channel: ClientChannel;
+  watched: WatchedExit;
+}
+
 export class SshHost extends EventEmitter<SshHostEvents> implements Host {
   readonly name: string;
   readonly resolved: ResolvedHost;
@@ -127,11 +133,11 @@ export class SshHost extends EventEmitter<SshHostEvents> implements Host {
     const release = await this.slots.acquire();
     try {
       const execAt = performance.now();
-      const channel = await this.exec(command);
+      const { channel, watched } = await this.exec(command);
       const kill: ChannelKiller = (abandon) => this.kill(channel, marker, 'SIGKILL', abandon);
       const out = new PreambleSplitter(startLine);
       const err = new PreambleSplitter(startLine);
-      const result = await collectChannel(channel, words, this.name, options, started, () => this.failure, kill, {
+      const result = await collectChannel(channel, watched, words, this.name, options, started, kill, {
         stdout: (chunk) => out.feed(chunk),
         stderr: (chunk) => err.feed(chunk),
       });
@@ -144,17 +150,17 @@ export class SshHost extends EventEmitter<SshHostEvents> implements Host {
   async spawn(words: string[], options: SpawnOptions = {}): Promise<SpawnHandle> {
     const { command, marker, startLine } = frameCommand(words);
     const release = await this.slots.acquire();
-    let channel: ClientChannel;
+    let opened: OpenedChannel;
     const execAt = performance.now();
     try {
-      channel = await this.exec(command);
+      opened = await this.exec(command);
     } catch (error) {
       release();
       throw error;
     }
+    const { channel, watched: { exit, abandon } } = opened;
     const out = new PreambleSplitter(startLine);
     const err = new PreambleSplitter(startLine);
-    const { exit, abandon } = watchExit(channel, () => this.failure);
     const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => this.kill(channel, marker, 'SIGKILL', abandon), options.timeoutMs);
     const onAbort = (): void => this.kill(channel, marker, 'SIGKILL', abandon);
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -216,12 +222,12 @@ export class SshHost extends EventEmitter<SshHostEvents> implements Host {
     }
   }
 
-  private exec(command: string): Promise<ClientChannel> {
+  private exec(command: string): Promise<OpenedChannel> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.client.exec(command, (error, channel) => {
         if (error) reject(this.failure ?? new HostError('lost', this.name, `${this.name}: could not open a channel: ${error.message}`, { cause: error }));
-        else resolve(channel);
+        else resolve({ channel, watched: watchExit(channel, () => this.failure) });
       });
     });
   }
