@@ -114,9 +114,11 @@ export interface GuestEnd {
 export function parseGuestEnd(stderr: string): GuestEnd {
   const text = stderr.replace(/\n$/, '');
   const at = text.lastIndexOf('\nkvmfarm-exit ');
-  const match = at < 0 ? null : /^kvmfarm-exit (\d{1,3}|none)\b[^\n]*$/.exec(text.slice(at + 1));
-  if (!match) return { status: null, output: stderr, truncated: true };
-  const status = match[1] === 'none' ? null : Number(match[1]);
+  const line = at < 0 ? null : /^kvmfarm-exit ([^\n]*)$/.exec(text.slice(at + 1));
+  if (!line) return { status: null, output: stderr, truncated: true };
+  // The follower finished; an empty or garbled status is the session's: on a full disk its status file stays empty.
+  const word = /^(\d{1,3}|none)\b/.exec(line[1]!);
+  const status = !word || word[1] === 'none' ? null : Number(word[1]);
   // The newline before the status line is the follower's own.
   return { status: status !== null && status <= 255 ? status : null, output: text.slice(0, at), truncated: false };
 }

@@ -103,6 +103,8 @@ describe('what a detached guest leaves behind', () => {
     expect(parseGuestEnd('\nkvmfarm-exit none\n')).toMatchObject({ status: null, truncated: false });
     expect(parseGuestEnd('qemu: cut off mid-')).toMatchObject({ status: null, truncated: true });
     expect(parseGuestEnd('\nkvmfarm-exit 999\n')).toMatchObject({ status: null });
+    // A session on a full disk leaves its status file empty: the follower still ended, with no status.
+    expect(parseGuestEnd('(qemu) \nkvmfarm-exit \n')).toEqual({ status: null, output: '(qemu) ', truncated: false });
   });
 
   it('takes a boot_id only in the kernel\'s own format', () => {

@@ -97,8 +97,11 @@ describe('faults of a host stay the host\'s', () => {
     await farm().inside('w2', ['mkdir', '-p', remoteDir]);
     await farm().inside('w2', ['mount', '-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', remoteDir]);
     const r = run('full', { remoteDir });
-    // The kernels are in; now the disk fills up, before or while the guest writes its console.
-    await waitFor(() => /Z w2 state shipping -> ready/.test(r.log()), 3 * MINUTES);
+    // The guest is up and writing its console; now the disk fills up. (Filled as soon as
+    // the host was ready, the kernels sent before its batch met the full disk instead.)
+    const victim = await startedOn(r.log, 'w2');
+    const live = path.join(results, 'full-remote', victim, 'console.log');
+    await waitFor(() => existsSync(live) && readFileSync(live, 'utf8').includes('Linux version'), 2 * MINUTES);
     await farm().inside('w2', ['sh', '-c', 'dd if=/dev/zero of="$1/filler" bs=64k 2>/dev/null; exit 0', 'sh', remoteDir]);
     const summary = await r.summary;
     const faulted = summary.instances.filter((i) => i.infraFaults);
