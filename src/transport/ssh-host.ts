@@ -150,15 +150,11 @@ export class SshHost extends EventEmitter<SshHostEvents> implements Host {
   async spawn(words: string[], options: SpawnOptions = {}): Promise<SpawnHandle> {
     const { command, marker, startLine } = frameCommand(words);
     const release = await this.slots.acquire();
-    let opened: OpenedChannel;
     const execAt = performance.now();
-    try {
-      opened = await this.exec(command);
-    } catch (error) {
+    const { channel, watched: { exit, abandon } } = await this.exec(command).catch((error: unknown) => {
       release();
       throw error;
-    }
-    const { channel, watched: { exit, abandon } } = opened;
+    });
     const out = new PreambleSplitter(startLine);
     const err = new PreambleSplitter(startLine);
     const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => this.kill(channel, marker, 'SIGKILL', abandon), options.timeoutMs);
